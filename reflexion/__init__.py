@@ -1,0 +1,138 @@
+"""Reflexion: booking and session system for paid video conversations."""
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, g, redirect, request, url_for
+
+from reflexion import config as config_module
+from reflexion.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from reflexion.i18n import LANGUAGES, best_language, select_locale, select_timezone
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; ``config`` overrides settings (tests)."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(config_module.load_settings(config))
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    app.instance_path = app.config["INSTANCE_DIR"]
+    if not app.config.get("REDIS_URL"):
+        app.config["REDIS_URL"] = _default_redis_url(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 15})
+    _configure_logging(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    htmx.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app))
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from reflexion import models  # noqa: F401  (register the whole schema)
+    from reflexion.db_events import register_db_events
+
+    register_db_events(app)
+    _register_language_routing(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    from reflexion.errors import register_error_handlers
+    from reflexion.security import register_security_headers
+
+    register_error_handlers(app)
+    register_security_headers(app)
+    from reflexion.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _default_redis_url(app) -> str:
+    """Without REDIS_URL, use the private Redis that ``make run`` starts in the instance folder."""
+    return f"unix://{Path(app.config['INSTANCE_DIR']) / 'redis' / 'redis.sock'}"
+
+
+def _limiter_storage(app) -> str:
+    url = app.config["REDIS_URL"]
+    if url.startswith("unix://"):
+        return "redis+unix://" + url[len("unix://"):]
+    return url
+
+
+def _configure_logging(app):
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _register_language_routing(app):
+    @app.url_value_preprocessor
+    def pull_lang(endpoint, values):
+        if values and "lang" in values:
+            g.lang = values.pop("lang")
+            if g.lang not in LANGUAGES:
+                g.lang_invalid = g.lang
+                g.lang = best_language()
+
+    @app.url_defaults
+    def add_lang(endpoint, values):
+        if "lang" not in values and app.url_map.is_endpoint_expecting(endpoint, "lang"):
+            values["lang"] = getattr(g, "lang", None) or select_locale()
+
+    @app.before_request
+    def reject_unknown_language():
+        if getattr(g, "lang_invalid", None):
+            from flask import abort
+
+            abort(404)
+
+    @app.route("/")
+    def root():
+        return redirect(url_for("pages.home", lang=best_language()), code=302)
+
+
+def _register_blueprints(app):
+    from reflexion.booking.views import bp as booking_bp
+    from reflexion.calendar.views import bp as calendar_bp
+    from reflexion.health import bp as health_bp
+    from reflexion.operator.views import bp as operator_bp
+    from reflexion.pages.views import bp as pages_bp
+    from reflexion.sessions.views import bp as sessions_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(booking_bp)
+    app.register_blueprint(operator_bp)
+    app.register_blueprint(sessions_bp)
+    app.register_blueprint(calendar_bp)
+    app.register_blueprint(health_bp)
+
+
+def _register_template_helpers(app):
+    from reflexion.i18n import LANGUAGE_NAMES, fee_cents, format_day, format_instant, format_money
+    from reflexion.templating import switch_language_url
+
+    app.jinja_env.filters["instant"] = format_instant
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.globals["switch_language_url"] = switch_language_url
+
+    @app.context_processor
+    def practice():
+        return {
+            "lang": getattr(g, "lang", None) or select_locale(),
+            "LANGUAGES": LANGUAGES,
+            "LANGUAGE_NAMES": LANGUAGE_NAMES,
+            "brand": app.config["BRAND"],
+            "platform": app.config["CALL_PLATFORM"],
+            "contact_email": app.config["CONTACT_EMAIL"],
+            "contact_phone": app.config["CONTACT_PHONE"],
+            "fee": format_money(fee_cents(), app.config["CURRENCY"]),
+        }

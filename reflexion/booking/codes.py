@@ -1,0 +1,72 @@
+"""Booking data and confirmation data: how they look, how they are made and checked.
+
+Booking data: reference ``R-7KQ4M2`` plus access key ``tq4w-8hzk-p3va`` (lowercase).
+Confirmation data: eight digits ``4821 0937``, easy to read aloud. The two never look alike.
+Access keys and confirmation data are stored only as hashes.
+"""
+import hmac
+import re
+import secrets
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+KEY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+REF_PATTERN = re.compile(r"^R-[2-9A-HJ-NP-Z]{6}$")
+
+
+def new_reference() -> str:
+    return "R-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(6))
+
+
+def new_access_key() -> str:
+    raw = "".join(secrets.choice(KEY_ALPHABET) for _ in range(12))
+    return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+
+
+def new_confirmation_code() -> str:
+    """Return eight random digits, grouped ``4821 0937``."""
+    digits = f"{secrets.randbelow(10**8):08d}"
+    return f"{digits[:4]} {digits[4:]}"
+
+
+def normalise_reference(text: str) -> str:
+    text = (text or "").strip().upper()
+    return text if text.startswith("R-") else "R-" + text
+
+
+def normalise_access_key(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", (text or "").strip().lower())
+
+
+def normalise_confirmation_code(text: str) -> str:
+    return re.sub(r"\D", "", text or "")
+
+
+def hash_secret(value: str) -> str:
+    return generate_password_hash(value, method="scrypt")
+
+
+def check_secret(stored_hash: str | None, value: str) -> bool:
+    """Compare in constant time (werkzeug uses hmac.compare_digest); a missing hash never matches."""
+    if not stored_hash or not value:
+        # Same work as a real check, so timing does not tell whether a hash exists.
+        hmac.compare_digest("x", "y")
+        return False
+    return check_password_hash(stored_hash, value)
+
+
+def hash_access_key(key: str) -> str:
+    return hash_secret(normalise_access_key(key))
+
+
+def check_access_key(stored_hash: str, key: str) -> bool:
+    return check_secret(stored_hash, normalise_access_key(key))
+
+
+def hash_confirmation_code(code: str) -> str:
+    return hash_secret(normalise_confirmation_code(code))
+
+
+def check_confirmation_code(stored_hash: str | None, code: str) -> bool:
+    return check_secret(stored_hash, normalise_confirmation_code(code))

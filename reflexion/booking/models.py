@@ -1,0 +1,105 @@
+"""Bookings, their audit log and payments."""
+from datetime import timedelta
+
+from sqlalchemy import Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from reflexion.booking.states import LIVE_STATES, State
+from reflexion.db_types import UTCDateTime
+from reflexion.extensions import db
+
+_live = ", ".join(f"'{s.value}'" for s in sorted(LIVE_STATES))
+
+
+class Booking(db.Model):
+    __tablename__ = "booking"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(16), unique=True)
+    access_key_hash: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(32), default=State.AWAITING_PAYMENT.value, index=True)
+    start_at = mapped_column(UTCDateTime, nullable=False)
+    end_at = mapped_column(UTCDateTime, nullable=False)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    call_handle: Mapped[str] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(2), default="de")
+    created_at = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(16), default="client")
+    terms_version: Mapped[str | None] = mapped_column(String(32))
+    terms_accepted_at = mapped_column(UTCDateTime)
+    payment_deadline = mapped_column(UTCDateTime)
+    fee_cents: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    # Confirmation data: issued at payment, stored only as a hash
+    confirmation_hash: Mapped[str | None] = mapped_column(String(255))
+    confirmed_at = mapped_column(UTCDateTime)
+    verify_failures: Mapped[int] = mapped_column(default=0)
+    answered_at = mapped_column(UTCDateTime)
+    verified_at = mapped_column(UTCDateTime)
+    ended_at = mapped_column(UTCDateTime)
+    # Calendar invite identity
+    ical_uid: Mapped[str] = mapped_column(String(128), unique=True)
+    ical_sequence: Mapped[int] = mapped_column(default=0)
+    anonymised_at = mapped_column(UTCDateTime)
+
+    transitions = relationship(
+        "Transition", back_populates="booking", order_by="Transition.id", cascade="all, delete-orphan"
+    )
+    payments = relationship("Payment", back_populates="booking", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        # The database itself refuses a second live booking for the same start instant.
+        Index(
+            "uq_booking_live_start",
+            "start_at",
+            unique=True,
+            sqlite_where=text(f"state IN ({_live})"),
+            postgresql_where=text(f"state IN ({_live})"),
+        ),
+    )
+
+    @property
+    def is_live(self) -> bool:
+        return State(self.state) in LIVE_STATES
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end_at - self.start_at
+
+    def __repr__(self):
+        return f"<Booking {self.ref} {self.state} {self.start_at:%Y-%m-%dT%H:%MZ}>"
+
+
+class Transition(db.Model):
+    """One line of the audit log: a booking moved from one state to another."""
+
+    __tablename__ = "booking_transition"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(db.ForeignKey("booking.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(16))
+    at = mapped_column(UTCDateTime, nullable=False)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    booking = relationship("Booking", back_populates="transitions")
+
+
+class Payment(db.Model):
+    """A fee recorded as paid."""
+
+    __tablename__ = "payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(db.ForeignKey("booking.id", ondelete="CASCADE"), index=True)
+    amount_cents: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(32), default="bank_transfer")
+    provider_reference: Mapped[str | None] = mapped_column(String(120))
+    paid_at = mapped_column(UTCDateTime, nullable=False)
+    recorded_at = mapped_column(UTCDateTime, nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(16))
+
+    booking = relationship("Booking", back_populates="payments")

@@ -1,0 +1,31 @@
+"""Booking rules from settings: notice, horizon, buffer and the payment deadline."""
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+
+def buffer() -> timedelta:
+    """Free time kept after every session before the next one may start."""
+    return timedelta(minutes=current_app.config["BUFFER_MINUTES"])
+
+
+def earliest_bookable(now: datetime) -> datetime:
+    """Clients book at least ``MIN_NOTICE_HOURS`` ahead."""
+    return now + timedelta(hours=current_app.config["MIN_NOTICE_HOURS"])
+
+
+def latest_bookable(now: datetime) -> datetime:
+    """Clients book at most ``HORIZON_DAYS`` ahead."""
+    return now + timedelta(days=current_app.config["HORIZON_DAYS"])
+
+
+def payment_deadline(booked_at: datetime, start: datetime) -> datetime:
+    """Unpaid bookings hold their slot until this instant, then expire.
+
+    ``PAYMENT_WINDOW_HOURS`` after booking, but never later than ``PAYMENT_CUTOFF_HOURS``
+    before the session (so the operator can confirm the transfer before calling), and
+    never before the booking itself.
+    """
+    window = booked_at + timedelta(hours=current_app.config["PAYMENT_WINDOW_HOURS"])
+    cutoff = start - timedelta(hours=current_app.config["PAYMENT_CUTOFF_HOURS"])
+    return max(min(window, cutoff), min(booked_at, start))

@@ -1,0 +1,118 @@
+"""Settings from environment variables (and an optional ``.env``), with test overrides."""
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def _bool(name, default=False):
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(name, default):
+    value = _env(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEFAULT_NTP_SERVERS = (
+    "ptbtime1.ptb.de",
+    "ptbtime2.ptb.de",
+    "ptbtime3.ptb.de",
+    "de.pool.ntp.org",
+)
+
+
+def load_settings(overrides=None):
+    """Return the settings mapping for ``app.config``; ``overrides`` wins over the environment."""
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    instance = Path(_env("REFLEXION_INSTANCE", PROJECT_ROOT / "instance")).resolve()
+    settings = {
+        "SECRET_KEY": _env("SECRET_KEY"),
+        "INSTANCE_DIR": str(instance),
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'reflexion.sqlite3'}"),
+        "REDIS_URL": _env("REDIS_URL"),
+        "PORT": int(_env("PORT", "5000")),
+        # The practice
+        "BRAND": _env("REFLEXION_BRAND", "Internet Reflexion®"),
+        "TIMEZONE": _env("REFLEXION_TIMEZONE", "Europe/Berlin"),
+        "CALL_PLATFORM": _env("REFLEXION_CALL_PLATFORM", "Skype"),
+        "OPERATOR_HANDLE": _env("REFLEXION_OPERATOR_HANDLE", "internet.reflexion"),
+        "OPERATOR_NAME": _env("REFLEXION_OPERATOR_NAME", "Internet Reflexion"),
+        "CONTACT_EMAIL": _env("REFLEXION_CONTACT_EMAIL", "kontakt@internet-reflexion.example"),
+        "CONTACT_PHONE": _env("REFLEXION_CONTACT_PHONE", "+49 30 1234567"),
+        "PUBLIC_URL": _env("REFLEXION_PUBLIC_URL", "http://localhost:5000"),
+        # Sessions and booking rules
+        "SESSION_MINUTES": float(_env("REFLEXION_SESSION_MINUTES", "45")),
+        "NO_ANSWER_MINUTES": float(_env("REFLEXION_NO_ANSWER_MINUTES", "15")),
+        "BUFFER_MINUTES": float(_env("REFLEXION_BUFFER_MINUTES", "15")),
+        "MIN_NOTICE_HOURS": float(_env("REFLEXION_MIN_NOTICE_HOURS", "24")),
+        "HORIZON_DAYS": int(_env("REFLEXION_HORIZON_DAYS", "56")),
+        "PAYMENT_WINDOW_HOURS": float(_env("REFLEXION_PAYMENT_WINDOW_HOURS", "72")),
+        "PAYMENT_CUTOFF_HOURS": float(_env("REFLEXION_PAYMENT_CUTOFF_HOURS", "2")),
+        "REMINDER_HOURS": float(_env("REFLEXION_REMINDER_HOURS", "24")),
+        "VERIFY_MAX_FAILURES": int(_env("REFLEXION_VERIFY_MAX_FAILURES", "5")),
+        "TERMS_VERSION": _env("REFLEXION_TERMS_VERSION", "2026-11"),
+        # Money
+        "FEE_AMOUNT": _env("REFLEXION_FEE", "90.00"),
+        "CURRENCY": _env("REFLEXION_CURRENCY", "EUR"),
+        "BANK_ACCOUNT_HOLDER": _env("REFLEXION_BANK_HOLDER", "Internet Reflexion"),
+        "BANK_IBAN": _env("REFLEXION_BANK_IBAN", "DE02 1203 0000 0000 2020 51"),
+        "BANK_BIC": _env("REFLEXION_BANK_BIC", "BYLADEM1001"),
+        # Clock
+        "NTP_SERVERS": _list("REFLEXION_NTP_SERVERS", DEFAULT_NTP_SERVERS),
+        "NTP_TIMEOUT_SECONDS": float(_env("REFLEXION_NTP_TIMEOUT", "2")),
+        "CLOCK_CHECK_MINUTES": float(_env("REFLEXION_CLOCK_CHECK_MINUTES", "15")),
+        "RECONCILE_SECONDS": float(_env("REFLEXION_RECONCILE_SECONDS", "30")),
+        # Mail: without MAIL_SERVER, messages are written to instance/outbox/
+        "MAIL_SERVER": _env("MAIL_SERVER"),
+        "MAIL_PORT": int(_env("MAIL_PORT", "25")),
+        "MAIL_USERNAME": _env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": _env("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
+        "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "Internet Reflexion <no-reply@internet-reflexion.example>"),
+        "MAIL_OPERATOR_NOTICE": _env("MAIL_OPERATOR_NOTICE"),
+        # Web
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("REFLEXION_SECURE_COOKIES", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": int(_env("REFLEXION_OPERATOR_SESSION_SECONDS", str(8 * 3600))),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_ENABLED": _bool("REFLEXION_RATELIMIT", True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "BABEL_DEFAULT_LOCALE": "de",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+    }
+    if overrides:
+        settings.update(overrides)
+    if not settings["SECRET_KEY"]:
+        settings["SECRET_KEY"] = _persistent_secret(Path(settings["INSTANCE_DIR"]))
+    return settings
+
+
+def _persistent_secret(instance):
+    """Keep a generated secret in the instance folder so sessions survive a restart."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

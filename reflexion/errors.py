@@ -1,0 +1,44 @@
+"""Error pages in the visitor's language; no 500 page leaks details."""
+import logging
+
+from flask import g, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from reflexion.extensions import db
+from reflexion.i18n import LANGUAGES, best_language
+
+log = logging.getLogger(__name__)
+
+
+def _ensure_language():
+    if getattr(g, "lang", None) not in LANGUAGES:
+        first = request.path.strip("/").split("/", 1)[0]
+        g.lang = first if first in LANGUAGES else best_language()
+
+
+def register_error_handlers(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        _ensure_language()
+        return render_template("errors/error.html", code=400, kind="csrf"), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        _ensure_language()
+        if request.path.startswith("/static/") or request.path == "/healthz":
+            return error
+        code = error.code or 500
+        response = app.make_response((render_template("errors/error.html", code=code, kind=None), code))
+        if code == 405 and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        if code == 429:
+            response.headers.update({k: v for k, v in error.get_headers() if k.lower() == "retry-after"})
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        _ensure_language()
+        return render_template("errors/error.html", code=500, kind=None), 500

@@ -1,0 +1,56 @@
+"""/healthz: database, Redis, worker and clock status as JSON."""
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+
+from reflexion.extensions import db, limiter
+
+bp = Blueprint("health", __name__)
+
+
+@bp.route("/healthz")
+@limiter.exempt
+def healthz():
+    status = {"db": _db_status(), "redis": _redis_status(), "worker": _worker_status(), "clock": _clock_status()}
+    status["ok"] = status["db"]["ok"] and status["redis"]["ok"]
+    return jsonify(status), 200
+
+
+def _db_status():
+    try:
+        db.session.execute(text("SELECT 1"))
+        return {"ok": True}
+    except Exception as exc:  # report, never raise
+        db.session.rollback()
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def _redis_status():
+    from reflexion.redis_conn import get_redis
+
+    try:
+        get_redis().ping()
+        return {"ok": True}
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def _worker_status():
+    try:
+        from rq import Worker
+
+        from reflexion.redis_conn import get_redis
+
+        workers = Worker.all(connection=get_redis())
+        return {"ok": bool(workers), "count": len(workers)}
+    except Exception as exc:
+        return {"ok": False, "count": 0, "error": type(exc).__name__}
+
+
+def _clock_status():
+    from reflexion.clock import status as clock_status
+
+    try:
+        return clock_status.summary()
+    except Exception as exc:
+        current_app.logger.warning("clock status unavailable: %s", type(exc).__name__)
+        return {"checked": False, "stale": True}

@@ -1,0 +1,8 @@
+"""Import every model so that Alembic and ``db.create_all`` see the whole schema."""
+from reflexion.availability.models import AvailabilityException, WeeklyRule  # noqa: F401
+from reflexion.booking.models import Booking, Payment, Transition  # noqa: F401
+from reflexion.calendar.models import FeedToken  # noqa: F401
+from reflexion.clock.models import ClockCheck  # noqa: F401
+from reflexion.mail.models import OutgoingEmail  # noqa: F401
+from reflexion.operator.models import Operator  # noqa: F401
+from reflexion.pages.models import ContactMessage  # noqa: F401

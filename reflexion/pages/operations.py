@@ -1,0 +1,16 @@
+"""Contact messages: stored in the database, never e-mailed."""
+from reflexion import clock
+from reflexion.extensions import db
+from reflexion.pages.models import ContactMessage
+
+
+def receive_message(*, name: str, email: str, call_handle: str | None, message: str, lang: str) -> ContactMessage:
+    """Store a contact message; the operator is told only that one arrived (no content)."""
+    entry = ContactMessage(name=name, email=email, call_handle=call_handle or None,
+                           message=message, lang=lang, received_at=clock.now())
+    db.session.add(entry)
+    db.session.flush()
+    from reflexion.pages import hooks
+
+    hooks.message_received(entry)
+    return entry

@@ -1,0 +1,87 @@
+"""``make run``: migrate, seed, start a private Redis, the web server and the RQ worker.
+
+Everything runs in the foreground; Ctrl-C (or SIGTERM) stops all of it and leaves no
+process behind.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from reflexion.redis_conn import PrivateRedis
+
+
+def main():
+    from flask_migrate import upgrade
+
+    from reflexion import create_app
+    from reflexion.seed import seed_if_empty
+
+    app = create_app()
+    instance = Path(app.config["INSTANCE_DIR"])
+    redis = None
+    env = dict(os.environ)
+    if not os.environ.get("REDIS_URL"):
+        redis = PrivateRedis(instance / "redis").start()
+        env["REDIS_URL"] = redis.url
+        print(f"* private Redis on {redis.url}", flush=True)
+    with app.app_context():
+        upgrade()
+        seed_if_empty()
+    demo = instance / "demo-operator.txt"
+    port = env.get("PORT", "5000")
+    host = env.get("HOST", "127.0.0.1")
+    children = []
+    try:
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", env.get("WEB_WORKERS", "2"),
+             "--threads", "4", "--access-logfile", "-", "--access-logformat", '%(m)s %(U)s %(s)s %(L)ss',
+             "wsgi:app"], env=env))
+        children.append(subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], env=env))
+        print(f"* Reflexion on http://{host}:{port}/  (operator panel: /operator/)", flush=True)
+        if demo.exists():
+            email, password = demo.read_text().split()[:2]
+            print(f"* demo operator login: {email} / {password}", flush=True)
+        print("* Ctrl-C stops everything", flush=True)
+        _wait(children)
+    finally:
+        _stop(children)
+        if redis:
+            redis.stop()
+
+
+def _wait(children):
+    stop = {"now": False}
+
+    def handler(signum, frame):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        while not stop["now"]:
+            for child in children:
+                if child.poll() is not None:
+                    print(f"* a process exited with code {child.returncode}; stopping", flush=True)
+                    return
+            time.sleep(0.3)
+    except KeyboardInterrupt:
+        pass
+
+
+def _stop(children):
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+if __name__ == "__main__":
+    main()

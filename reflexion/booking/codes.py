@@ -24,12 +24,6 @@ def new_access_key() -> str:
     return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
 
 
-def new_confirmation_code() -> str:
-    """Return eight random digits, grouped ``4821 0937``."""
-    digits = f"{secrets.randbelow(10**8):08d}"
-    return f"{digits[:4]} {digits[4:]}"
-
-
 def normalise_reference(text: str) -> str:
     text = (text or "").strip().upper()
     return text if text.startswith("R-") else "R-" + text
@@ -70,3 +64,20 @@ def hash_confirmation_code(code: str) -> str:
 
 def check_confirmation_code(stored_hash: str | None, code: str) -> bool:
     return check_secret(stored_hash, normalise_confirmation_code(code))
+
+
+def confirmation_code_for(booking) -> str:
+    """The booking's confirmation data: eight digits derived from the app secret and its nonce.
+
+    Derived, not stored: the database keeps only a slow hash (for the operator's check) and
+    a random nonce, so a copy of the database alone reveals no confirmation data.
+    """
+    from flask import current_app
+
+    if not booking.confirmation_nonce:
+        raise ValueError("no confirmation data issued for this booking")
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(),
+                      f"confirmation:{booking.ical_uid}:{booking.confirmation_nonce}".encode(), "sha256").digest()
+    number = int.from_bytes(digest[:8], "big") % 10**8
+    digits = f"{number:08d}"
+    return f"{digits[:4]} {digits[4:]}"

@@ -33,6 +33,7 @@ class Booking(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     # Confirmation data: issued at payment, stored only as a hash
     confirmation_hash: Mapped[str | None] = mapped_column(String(255))
+    confirmation_nonce: Mapped[str | None] = mapped_column(String(64))
     confirmed_at = mapped_column(UTCDateTime)
     verify_failures: Mapped[int] = mapped_column(default=0)
     answered_at = mapped_column(UTCDateTime)

@@ -1,0 +1,59 @@
+"""Never two bookings for one slot: many concurrent POSTs against the real app on loopback."""
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from reflexion.booking.models import Booking
+
+NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+SLOT = "2026-11-25T08:00:00Z"
+
+
+@pytest.fixture
+def live_server(app, weekly_hours, frozen_now):
+    frozen_now(NOW)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+def _post(base, n):
+    data = urllib.parse.urlencode({
+        "name": f"Client {n}", "email": f"client{n}@example.org", "call_handle": f"client.{n}",
+        "accept_terms": "y",
+    }).encode()
+    request = urllib.request.Request(f"{base}/de/book/{SLOT}", data=data, method="POST")
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_many_concurrent_posts_give_exactly_one_booking(live_server, db):
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda n: _post(live_server, n), range(32)))
+    statuses = sorted(status for status, _ in results)
+    assert statuses.count(303) == 1, statuses
+    assert statuses.count(409) == 31, statuses
+    losers = [body for status, body in results if status == 409]
+    assert all("data-unavailable=\"taken\"" in body for body in losers)
+    assert all("Internal" not in body and "Traceback" not in body for body in losers)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Booking.id))) == 1

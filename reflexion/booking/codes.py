@@ -2,8 +2,10 @@
 
 Booking data: reference ``R-7KQ4M2`` plus access key ``tq4w-8hzk-p3va`` (lowercase).
 Confirmation data: eight digits ``4821 0937``, easy to read aloud. The two never look alike.
-Access keys and confirmation data are stored only as hashes.
+Access keys and confirmation data are stored only as hashes: access keys (random, ~59 bits)
+with salted SHA-256, confirmation data (only 10^8 values) with slow scrypt.
 """
+import hashlib
 import hmac
 import re
 import secrets
@@ -51,11 +53,18 @@ def check_secret(stored_hash: str | None, value: str) -> bool:
 
 
 def hash_access_key(key: str) -> str:
-    return hash_secret(normalise_access_key(key))
+    """Salted SHA-256: access keys carry ~59 random bits, so a fast hash is enough (like API tokens)."""
+    salt = secrets.token_hex(8)
+    digest = hashlib.sha256(f"{salt}:{normalise_access_key(key)}".encode()).hexdigest()
+    return f"sha256${salt}${digest}"
 
 
-def check_access_key(stored_hash: str, key: str) -> bool:
-    return check_secret(stored_hash, normalise_access_key(key))
+def check_access_key(stored_hash: str | None, key: str) -> bool:
+    """Compare in constant time; a missing booking costs the same as a wrong key."""
+    scheme, _, rest = (stored_hash or "sha256$-$-").partition("$")
+    salt, _, expected = rest.partition("$")
+    digest = hashlib.sha256(f"{salt}:{normalise_access_key(key)}".encode()).hexdigest()
+    return scheme == "sha256" and stored_hash is not None and hmac.compare_digest(digest, expected)
 
 
 def hash_confirmation_code(code: str) -> str:

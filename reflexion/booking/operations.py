@@ -141,6 +141,6 @@ def open_with_access_key(ref: str, key: str) -> Booking | None:
     """Return the booking when ``key`` is its access key; None for a wrong pair (same answer either way)."""
     booking = find_by_reference(ref)
     stored = booking.access_key_hash if booking else None
-    if codes.check_secret(stored, codes.normalise_access_key(key)) and booking is not None:
+    if codes.check_access_key(stored, key) and booking is not None:
         return booking
     return None

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 663988feece7
+Revision ID: 20261125_0001
 Revises: 
-Create Date: 2026-11-25 14:41:13.235571
+Create Date: 2026-11-25 14:49:05.783705
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import reflexion.db_types
 
 
 # revision identifiers, used by Alembic.
-revision = '663988feece7'
+revision = '20261125_0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -51,6 +51,7 @@ def upgrade():
     sa.Column('fee_cents', sa.Integer(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('confirmation_hash', sa.String(length=255), nullable=True),
+    sa.Column('confirmation_nonce', sa.String(length=64), nullable=True),
     sa.Column('confirmed_at', reflexion.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('verify_failures', sa.Integer(), nullable=False),
     sa.Column('answered_at', reflexion.db_types.UTCDateTime(timezone=True), nullable=True),

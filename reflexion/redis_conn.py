@@ -62,8 +62,11 @@ class PrivateRedis:
             "--dir", str(self.folder),
             "--loglevel", "warning",
         ]
+        from reflexion.processes import die_with_parent
+
         self.process = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from reflexion.processes import die_with_parent
 from reflexion.redis_conn import PrivateRedis
 
 
@@ -38,8 +39,9 @@ def main():
         children.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", env.get("WEB_WORKERS", "2"),
              "--threads", "4", "--access-logfile", "-", "--access-logformat", '%(m)s %(U)s %(s)s %(L)ss',
-             "wsgi:app"], env=env))
-        children.append(subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], env=env))
+             "wsgi:app"], env=env, preexec_fn=die_with_parent))
+        children.append(subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], env=env,
+                                         preexec_fn=die_with_parent))
         print(f"* Reflexion on http://{host}:{port}/  (operator panel: /operator/)", flush=True)
         if demo.exists():
             email, password = demo.read_text().split()[:2]

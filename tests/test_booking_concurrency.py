@@ -57,3 +57,37 @@ def test_many_concurrent_posts_give_exactly_one_booking(live_server, db):
     assert all("Internal" not in body and "Traceback" not in body for body in losers)
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Booking.id))) == 1
+
+
+def test_operator_bookings_at_overlapping_instants_never_both_succeed(app, db):
+    """Off-grid starts 10 minutes apart race in threads: the schedule lock lets one through."""
+    from datetime import timedelta
+
+    from reflexion.booking import operations
+
+    base = datetime(2026, 11, 26, 16, 0, tzinfo=timezone.utc)
+    outcomes = []
+    barrier = threading.Barrier(6)
+
+    def attempt(i):
+        with app.app_context():
+            barrier.wait()
+            try:
+                operations.book_for_client(base + timedelta(minutes=10 * i), name=f"Client {i}",
+                                           email=f"c{i}@example.org", call_handle=f"client.{i}")
+                db.session.commit()
+                outcomes.append("booked")
+            except operations.SlotTaken:
+                db.session.rollback()
+                outcomes.append("taken")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["booked"] + ["taken"] * 5
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Booking.id))) == 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from reflexion import clock
@@ -19,6 +19,25 @@ from reflexion.booking.states import Actor, State
 from reflexion.extensions import db
 from reflexion.i18n import fee_cents, practice_zone
 from reflexion.sessions.deadlines import session_end
+
+
+#: Advisory-lock key that serialises writers of the schedule on PostgreSQL.
+SCHEDULE_LOCK_KEY = 73402025
+
+
+def lock_schedule():
+    """Serialise booking writers so that the overlap check and the insert are one step.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: take the write lock now
+    (``BEGIN IMMEDIATE``) instead of at the insert, where a stale read would fail. The
+    partial unique index on live start instants stays the last line of defence.
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEDULE_LOCK_KEY})
+    elif dialect == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class BookingError(Exception):
@@ -96,6 +115,7 @@ def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang:
     """
     if not accepted_terms:
         raise BookingError("terms")
+    lock_schedule()
     now = clock.now()
     if not slot_rules.is_offered(start, now, practice_zone()):
         raise SlotUnavailable("not_offered")
@@ -112,6 +132,7 @@ def book_for_client(start: datetime, *, name: str, email: str, call_handle: str,
 
     The session must still overlap no other live booking.
     """
+    lock_schedule()
     now = clock.now()
     if start <= now:
         raise SlotUnavailable("past")

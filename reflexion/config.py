@@ -65,6 +65,9 @@ def load_settings(overrides=None):
         "REMINDER_HOURS": float(_env("REFLEXION_REMINDER_HOURS", "24")),
         "VERIFY_MAX_FAILURES": int(_env("REFLEXION_VERIFY_MAX_FAILURES", "5")),
         "TERMS_VERSION": _env("REFLEXION_TERMS_VERSION", "2026-11"),
+        # Privacy: personal data of finished bookings and contact messages is anonymised after
+        "RETENTION_DAYS": int(_env("REFLEXION_RETENTION_DAYS", "180")),
+        "MESSAGE_RETENTION_DAYS": int(_env("REFLEXION_MESSAGE_RETENTION_DAYS", "90")),
         # Money
         "FEE_AMOUNT": _env("REFLEXION_FEE", "90.00"),
         "CURRENCY": _env("REFLEXION_CURRENCY", "EUR"),
@@ -85,6 +88,13 @@ def load_settings(overrides=None):
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
         "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "Internet Reflexion <no-reply@internet-reflexion.example>"),
         "MAIL_OPERATOR_NOTICE": _env("MAIL_OPERATOR_NOTICE"),
+        "MAIL_TIMEOUT": float(_env("MAIL_TIMEOUT", "20")),
+        # Seconds between send attempts; one retry per entry (RQ Retry intervals)
+        "MAIL_RETRY_INTERVALS": [int(s) for s in _list("MAIL_RETRY_INTERVALS", ("30", "120", "600", "1800", "7200"))],
+        # Calendar: the operator's feed token until one is generated in the panel
+        "CALENDAR_FEED_TOKEN": _env("REFLEXION_CALENDAR_FEED_TOKEN"),
+        "CALENDAR_REFRESH_MINUTES": int(_env("REFLEXION_CALENDAR_REFRESH_MINUTES", "15")),
+        "CALENDAR_ALARM_MINUTES": int(_env("REFLEXION_CALENDAR_ALARM_MINUTES", "30")),
         # Web
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

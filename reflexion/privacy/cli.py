@@ -1,0 +1,38 @@
+"""``flask privacy purge | export EMAIL | erase EMAIL``."""
+import json
+
+import click
+from flask.cli import AppGroup
+
+from reflexion.extensions import db
+from reflexion.privacy import retention
+
+privacy_cli = AppGroup("privacy", help="Client data: retention, export, erasure.")
+
+
+@privacy_cli.command("purge")
+def purge():
+    """Anonymise finished bookings and contact messages past their retention period."""
+    counts = retention.purge_expired()
+    db.session.commit()
+    click.echo(f"anonymised {counts['bookings']} booking(s) and {counts['messages']} message(s)")
+
+
+@privacy_cli.command("export")
+@click.argument("email")
+def export(email):
+    """Print everything stored about one client as JSON."""
+    click.echo(json.dumps(retention.export_client(email), ensure_ascii=False, indent=2))
+
+
+@privacy_cli.command("erase")
+@click.argument("email")
+def erase(email):
+    """Anonymise everything about one client (refused while a booking is live)."""
+    try:
+        counts = retention.erase_client(email)
+    except retention.ErasureRefused as exc:
+        db.session.rollback()
+        raise click.ClickException(f"cancel or finish these bookings first: {', '.join(exc.refs)}") from exc
+    db.session.commit()
+    click.echo(f"anonymised {counts['bookings']} booking(s) and {counts['messages']} message(s)")

@@ -1,0 +1,124 @@
+"""Client data protection: keep personal data only as long as needed; export and erase on request.
+
+Anonymising keeps the accounting facts (date, fee, payments, outcome and the audit trail
+of states) and removes what identifies the person: name, e-mail, call handle, free-text
+notes, contact-message contents.
+"""
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from reflexion import clock
+from reflexion.booking.models import Booking
+from reflexion.booking.states import FINAL_STATES, LIVE_STATES
+from reflexion.extensions import db
+from reflexion.mail.models import OutgoingEmail
+from reflexion.pages.models import ContactMessage
+
+REDACTED = "—"
+
+
+class ErasureRefused(Exception):
+    """The client still has live bookings; they must be cancelled or finished first."""
+
+    def __init__(self, refs):
+        super().__init__("live bookings: " + ", ".join(refs))
+        self.refs = refs
+
+
+def booking_retention() -> timedelta:
+    """How long personal data of a finished booking is kept after its session."""
+    return timedelta(days=current_app.config["RETENTION_DAYS"])
+
+
+def message_retention() -> timedelta:
+    """How long contact messages are kept."""
+    return timedelta(days=current_app.config["MESSAGE_RETENTION_DAYS"])
+
+
+def anonymise_booking(booking, now):
+    booking.name = REDACTED
+    booking.email = f"anonymised-{booking.id}@invalid"
+    booking.call_handle = REDACTED
+    booking.anonymised_at = now
+    for entry in booking.transitions:
+        entry.note = None
+    for email in db.session.scalars(select(OutgoingEmail).where(OutgoingEmail.booking_id == booking.id)):
+        email.recipient = booking.email
+
+
+def anonymise_message(message, now):
+    message.name = REDACTED
+    message.email = f"anonymised-{message.id}@invalid"
+    message.call_handle = None
+    message.message = REDACTED
+    message.anonymised_at = now
+
+
+def purge_expired(now=None) -> dict:
+    """Anonymise finished bookings and contact messages past their retention; the caller commits."""
+    now = now or clock.now()
+    bookings = db.session.scalars(
+        select(Booking).where(Booking.anonymised_at.is_(None),
+                              Booking.state.in_([s.value for s in FINAL_STATES]),
+                              Booking.end_at <= now - booking_retention())
+    ).all()
+    for booking in bookings:
+        anonymise_booking(booking, now)
+    messages = db.session.scalars(
+        select(ContactMessage).where(ContactMessage.anonymised_at.is_(None),
+                                     ContactMessage.received_at <= now - message_retention())
+    ).all()
+    for message in messages:
+        anonymise_message(message, now)
+    return {"bookings": len(bookings), "messages": len(messages)}
+
+
+def _by_email(model, email):
+    return db.session.scalars(select(model).where(func.lower(model.email) == email.strip().lower())).all()
+
+
+def export_client(email: str) -> dict:
+    """Everything stored about the client with this e-mail address, as JSON-ready data."""
+    bookings = _by_email(Booking, email)
+    return {
+        "email": email.strip().lower(),
+        "exported_at": clock.now().isoformat(),
+        "bookings": [
+            {
+                "ref": b.ref, "state": b.state, "start": b.start_at.isoformat(), "end": b.end_at.isoformat(),
+                "name": b.name, "email": b.email, "call_handle": b.call_handle, "lang": b.lang,
+                "created_at": b.created_at.isoformat(), "terms_version": b.terms_version,
+                "terms_accepted_at": b.terms_accepted_at.isoformat() if b.terms_accepted_at else None,
+                "fee": {"amount_cents": b.fee_cents, "currency": b.currency},
+                "payments": [{"amount_cents": p.amount_cents, "currency": p.currency, "method": p.method,
+                              "paid_at": p.paid_at.isoformat()} for p in b.payments],
+                "transitions": [{"from": t.from_state, "to": t.to_state, "at": t.at.isoformat(),
+                                 "actor": t.actor, "note": t.note} for t in b.transitions],
+                "emails": [{"kind": e.kind, "status": e.status, "created_at": e.created_at.isoformat()}
+                           for e in db.session.scalars(select(OutgoingEmail).where(OutgoingEmail.booking_id == b.id))],
+            }
+            for b in bookings
+        ],
+        "contact_messages": [
+            {"received_at": m.received_at.isoformat(), "name": m.name, "email": m.email,
+             "call_handle": m.call_handle, "message": m.message, "lang": m.lang}
+            for m in _by_email(ContactMessage, email)
+        ],
+    }
+
+
+def erase_client(email: str) -> dict:
+    """Anonymise everything about this client now; refuse while a booking is still live."""
+    bookings = _by_email(Booking, email)
+    live = [b.ref for b in bookings if b.state in {s.value for s in LIVE_STATES}]
+    if live:
+        raise ErasureRefused(live)
+    now = clock.now()
+    for booking in bookings:
+        anonymise_booking(booking, now)
+    messages = _by_email(ContactMessage, email)
+    for message in messages:
+        anonymise_message(message, now)
+    return {"bookings": len(bookings), "messages": len(messages)}

@@ -1,0 +1,86 @@
+"""Retention purge, export and erasure of one client's data."""
+import json
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from reflexion import clock
+from reflexion.booking.models import Booking, Payment
+from reflexion.pages.models import ContactMessage
+from reflexion.privacy import retention
+
+NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+
+
+def _message(db, email, received_at, text="Bitte rufen Sie mich an."):
+    message = ContactMessage(name="Erika Muster", email=email, call_handle="erika.m", message=text,
+                             lang="de", received_at=received_at)
+    db.session.add(message)
+    db.session.commit()
+    return message
+
+
+def test_purge_anonymises_old_finished_bookings_and_keeps_accounting_facts(app, db, make_booking, frozen_now):
+    frozen_now(NOW - timedelta(days=400))
+    old = make_booking(NOW - timedelta(days=200), state="completed")
+    old.payments.append(Payment(amount_cents=9000, currency="EUR", method="bank_transfer",
+                                paid_at=clock.now(), recorded_at=clock.now(), recorded_by="operator"))
+    old.transitions[0].note = "Client named Erika said something"
+    recent = make_booking(NOW - timedelta(days=10), state="no_show", email="recent@example.org")
+    live = make_booking(NOW + timedelta(days=3), state="confirmed", email="live@example.org")
+    old_message = _message(db, "erika@example.org", NOW - timedelta(days=100))
+    new_message = _message(db, "new@example.org", NOW - timedelta(days=5))
+    frozen_now(NOW)
+
+    assert retention.purge_expired() == {"bookings": 1, "messages": 1}
+    db.session.commit()
+
+    assert old.name == "—" and old.call_handle == "—" and old.email.endswith("@invalid")
+    assert old.transitions[0].note is None
+    assert (old.state, old.fee_cents, old.start_at) == ("completed", 9000, NOW - timedelta(days=200))
+    assert old.payments[0].amount_cents == 9000
+    assert recent.name == "Erika Muster" and live.name == "Erika Muster"
+    assert old_message.message == "—" and old_message.email.endswith("@invalid")
+    assert new_message.message == "Bitte rufen Sie mich an."
+    assert retention.purge_expired() == {"bookings": 0, "messages": 0}  # idempotent
+
+
+def test_export_contains_everything_about_one_client_only(app, db, make_booking, frozen_now):
+    frozen_now(NOW)
+    make_booking(NOW + timedelta(days=2), email="Erika@Example.org")
+    make_booking(NOW + timedelta(days=3), email="someone@example.org", name="Someone Else")
+    _message(db, "erika@example.org", NOW)
+    data = retention.export_client("erika@example.org")
+    json.dumps(data)  # JSON-ready
+    assert [b["email"] for b in data["bookings"]] == ["Erika@Example.org"]
+    assert data["bookings"][0]["transitions"][0]["to"] == "awaiting_payment"
+    assert data["contact_messages"][0]["message"] == "Bitte rufen Sie mich an."
+    assert "Someone Else" not in json.dumps(data)
+
+
+def test_erase_refuses_live_bookings_then_anonymises(app, db, make_booking, frozen_now):
+    frozen_now(NOW)
+    live = make_booking(NOW + timedelta(days=2), state="confirmed")
+    done = make_booking(NOW - timedelta(days=2), state="completed")
+    try:
+        retention.erase_client("erika@example.org")
+        raise AssertionError("erasure of a live booking must be refused")
+    except retention.ErasureRefused as refused:
+        assert refused.refs == [live.ref]
+    assert done.name == "Erika Muster"
+    live.state = "cancelled"
+    db.session.commit()
+    assert retention.erase_client("erika@example.org") == {"bookings": 2, "messages": 0}
+    db.session.commit()
+    remaining = db.session.scalars(select(Booking).where(Booking.name == "Erika Muster")).all()
+    assert remaining == []
+
+
+def test_privacy_cli_export_and_erase(runner, db, make_booking, frozen_now):
+    frozen_now(NOW)
+    make_booking(NOW - timedelta(days=1), state="completed")
+    exported = runner.invoke(args=["privacy", "export", "erika@example.org"])
+    assert exported.exit_code == 0 and json.loads(exported.output)["bookings"][0]["name"] == "Erika Muster"
+    erased = runner.invoke(args=["privacy", "erase", "erika@example.org"])
+    assert erased.exit_code == 0 and "1 booking" in erased.output
+    assert json.loads(runner.invoke(args=["privacy", "export", "erika@example.org"]).output)["bookings"] == []

@@ -1,12 +1,34 @@
 """Public information pages and the contact form."""
-from flask import Blueprint, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from babel.numbers import format_decimal
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from reflexion.extensions import db, limiter
 from reflexion.pages.forms import ContactForm
 from reflexion.pages.operations import receive_message
 
 bp = Blueprint("pages", __name__, url_prefix="/<lang>")
+
+
+def _number(value) -> str:
+    """Format a setting such as 45.0 minutes as "45", keeping real fractions ("0,5" in German)."""
+    value = float(value)
+    if value.is_integer():
+        return str(int(value))
+    return format_decimal(value, locale=g.get("lang") or "de")
+
+
+@bp.context_processor
+def practice_rules():
+    """The rule figures the pages quote, taken from the settings the system enforces."""
+    config = current_app.config
+    return {
+        "session_minutes": _number(config["SESSION_MINUTES"]),
+        "no_answer_minutes": _number(config["NO_ANSWER_MINUTES"]),
+        "payment_window_hours": _number(config["PAYMENT_WINDOW_HOURS"]),
+        "payment_cutoff_hours": _number(config["PAYMENT_CUTOFF_HOURS"]),
+        "min_notice_hours": _number(config["MIN_NOTICE_HOURS"]),
+        "terms_version": config["TERMS_VERSION"],
+    }
 
 
 @bp.route("/")

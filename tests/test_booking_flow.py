@@ -76,3 +76,17 @@ def test_taken_slot_gives_409_and_saves_nothing(client, db, weekly_hours, frozen
     assert second.status_code == 409
     assert db.session.scalar(select(func.count(Booking.id))) == 1
     assert db.session.scalar(select(func.count(Transition.id))) == 1
+
+
+def test_empty_week_points_to_the_next_free_time(client, db, weekly_hours, frozen_now):
+    from reflexion.availability.models import AvailabilityException
+    from datetime import date, timedelta
+
+    frozen_now(MONDAY_MORNING)
+    for offset in range(14):  # close this week and next week
+        db.session.add(AvailabilityException(day=date(2026, 11, 23) + timedelta(days=offset), closed=True))
+    db.session.commit()
+    html = client.get("/de/book").get_data(as_text=True)
+    assert _slots(html) == []
+    assert "Montag, 7. Dezember 2026, 09:00 MEZ" in html
+    assert "/de/book?week=2026-12-07" in html

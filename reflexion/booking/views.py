@@ -39,7 +39,14 @@ def _week_context(monday: date) -> dict:
         by_day.setdefault(slot.start.astimezone(zone).date(), []).append(slot)
     horizon_end = (now + timedelta(days=current_app.config["HORIZON_DAYS"])).astimezone(zone).date()
     this_monday = slot_rules.monday_of(now.astimezone(zone).date())
+    next_free = None
+    if not free and days[-1] < horizon_end:
+        later = slot_rules.free_slots(days[-1] + timedelta(days=1), horizon_end, now, zone)
+        next_free = later[0] if later else None
     return {
+        "has_free": bool(free),
+        "next_free": next_free,
+        "next_free_week": slot_rules.monday_of(next_free.start.astimezone(zone).date()) if next_free else None,
         "monday": monday,
         "days": days,
         "by_day": by_day,
@@ -140,9 +147,7 @@ def booking_page(ref):
     form = AccessKeyForm()
     booking = operations.find_by_reference(ref)
     if booking is not None and _has_access(booking.ref):
-        response = current_app.make_response(render_template("booking/show.html", booking=booking))
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return _show(booking)
     if request.method == "POST":
         if form.validate():
             opened = operations.open_with_access_key(ref, form.access_key.data)
@@ -153,3 +158,37 @@ def booking_page(ref):
             return render_template("booking/access.html", form=form, ref=ref), 403
         return render_template("booking/access.html", form=form, ref=ref), 400
     return render_template("booking/access.html", form=form, ref=ref)
+
+
+def _show(booking, status=200, error=None):
+    """The client's booking page; the confirmation data appear once the fee is confirmed."""
+    from reflexion.booking.cancellation import can_cancel
+    from reflexion.booking.payments import shown_confirmation_code
+    from reflexion.booking.states import Actor
+
+    response = current_app.make_response((render_template(
+        "booking/show.html", booking=booking, confirmation_code=shown_confirmation_code(booking),
+        can_cancel=can_cancel(booking, Actor.CLIENT), error=error), status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/booking/<ref>/cancel", methods=["POST"])
+@limiter.limit("10 per minute")
+def cancel(ref):
+    """The client cancels their booking (allowed while it awaits payment)."""
+    from reflexion.booking.cancellation import cancel_booking
+    from reflexion.booking.states import Actor, IllegalTransition
+
+    booking = operations.find_by_reference(ref)
+    if booking is None or not _has_access(booking.ref):
+        abort(404)
+    try:
+        cancel_booking(booking, actor=Actor.CLIENT, note="cancelled on the booking page")
+        db.session.commit()
+    except IllegalTransition:
+        db.session.rollback()
+        booking = operations.find_by_reference(ref)
+        return _show(booking, 409, _("This booking can no longer be cancelled here. "
+                                     "Please contact us if you need to change it."))
+    return redirect(url_for(".booking_page", ref=booking.ref), code=303)

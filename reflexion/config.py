@@ -77,6 +77,7 @@ def load_settings(overrides=None):
         # Clock
         "NTP_SERVERS": _list("REFLEXION_NTP_SERVERS", DEFAULT_NTP_SERVERS),
         "NTP_TIMEOUT_SECONDS": float(_env("REFLEXION_NTP_TIMEOUT", "2")),
+        "NTP_MAX_DELAY_SECONDS": float(_env("REFLEXION_NTP_MAX_DELAY", "1.0")),
         "CLOCK_CHECK_MINUTES": float(_env("REFLEXION_CLOCK_CHECK_MINUTES", "15")),
         "RECONCILE_SECONDS": float(_env("REFLEXION_RECONCILE_SECONDS", "30")),
         # Mail: without MAIL_SERVER, messages are written to instance/outbox/
@@ -89,6 +90,7 @@ def load_settings(overrides=None):
         "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "Internet Reflexion <no-reply@internet-reflexion.example>"),
         "MAIL_OPERATOR_NOTICE": _env("MAIL_OPERATOR_NOTICE"),
         "MAIL_TIMEOUT": float(_env("MAIL_TIMEOUT", "20")),
+        "MAIL_CA_FILE": _env("MAIL_CA_FILE"),  # extra CA bundle for the SMTP server's certificate
         # Seconds between send attempts; one retry per entry (RQ Retry intervals)
         "MAIL_RETRY_INTERVALS": [int(s) for s in _list("MAIL_RETRY_INTERVALS", ("30", "120", "600", "1800", "7200"))],
         # Calendar: the operator's feed token until one is generated in the panel

@@ -103,6 +103,9 @@ def load_settings(overrides=None):
         "SESSION_COOKIE_SECURE": _bool("REFLEXION_SECURE_COOKIES", False),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PERMANENT_SESSION_LIFETIME": int(_env("REFLEXION_OPERATOR_SESSION_SECONDS", str(8 * 3600))),
+        # The lifetime counts from login (or the last change of the session), not from the last
+        # request: the operator panel polls every second and must not re-sign the cookie each time.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "RATELIMIT_ENABLED": _bool("REFLEXION_RATELIMIT", True),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -1,9 +1,13 @@
 """Payment confirmation: record the fee as paid, confirm the booking, issue confirmation data.
 
-Today the operator confirms bank transfers by hand. A payment provider plugs in at
-:func:`confirm_payment` too: its webhook view verifies the provider's signature, finds the
-booking and calls this with ``method`` and ``provider_reference`` (and the worker actor).
+Today the operator confirms bank transfers by hand (panel, or ``flask bookings mark-paid``).
+A payment provider plugs in at :func:`confirm_payment` too, and nowhere else: its webhook
+view verifies the provider's signature, finds the booking by reference and calls this with
+``method``, ``amount_cents``, ``currency``, ``paid_at`` and ``provider_reference``. (Only the
+operator may confirm today; :data:`reflexion.booking.states.ALLOWED` would gain the actor
+the provider acts as.)
 """
+import logging
 import secrets
 
 from reflexion import clock
@@ -12,8 +16,11 @@ from reflexion.booking.models import Payment
 from reflexion.booking.states import Actor, State, transition
 
 
+log = logging.getLogger(__name__)
+
+
 class PaymentError(Exception):
-    pass
+    """A payment that cannot be recorded (the booking lacks what confirmation needs)."""
 
 
 def confirm_payment(booking, *, actor: Actor = Actor.OPERATOR, method: str = "bank_transfer",
@@ -21,9 +28,17 @@ def confirm_payment(booking, *, actor: Actor = Actor.OPERATOR, method: str = "ba
                     provider_reference: str | None = None):
     """Record the payment and move ``booking`` from awaiting_payment to confirmed.
 
-    Issues the confirmation data (stored only as a hash) and returns the audit entry.
-    Raises :class:`reflexion.booking.states.IllegalTransition` if the booking is not awaiting payment.
+    Records the :class:`~reflexion.booking.models.Payment` (amount, currency, method, instant),
+    issues the confirmation data (stored only as a hash), raises the invite's SEQUENCE and
+    returns the audit entry; after the commit the client gets the confirmation e-mail with
+    the invite and the reminder is scheduled. The caller commits.
+    Raises :class:`reflexion.booking.states.IllegalTransition` if the booking is not awaiting
+    payment, :class:`PaymentError` if it has no call handle.
     """
+    actor = Actor(actor)
+    if not (booking.call_handle or "").strip():
+        # PRODUCT.md §2 rule 2: without the client's call handle the operator cannot call.
+        raise PaymentError("the booking has no call handle")
     now = clock.now()
     entry = transition(booking, State.CONFIRMED, actor=actor, at=now, note=f"paid by {method}")
     booking.payments.append(Payment(
@@ -50,3 +65,24 @@ def issue_confirmation_data(booking):
     booking.confirmation_nonce = secrets.token_hex(16)
     booking.confirmation_hash = codes.hash_confirmation_code(codes.confirmation_code_for(booking))
     booking.verify_failures = 0
+
+
+def shown_confirmation_code(booking) -> str | None:
+    """The confirmation data to show on the client's booking page, or None.
+
+    None before payment, after the session, and when the derived digits no longer match the
+    stored hash (the app's SECRET_KEY changed, or differs between hosts): showing digits the
+    operator cannot verify would end the call, so the page asks the client to get in touch.
+    """
+    if booking.confirmation_nonce is None or State(booking.state) not in SHOWN_IN:
+        return None
+    code = codes.confirmation_code_for(booking)
+    if not codes.check_confirmation_code(booking.confirmation_hash, code):
+        log.warning(
+            "booking %s: confirmation data do not match their hash (SECRET_KEY changed?)", booking.id)
+        return None
+    return code
+
+
+#: States in which the client's booking page shows the confirmation data.
+SHOWN_IN = frozenset({State.CONFIRMED, State.DUE, State.ANSWERED, State.IN_PROGRESS})

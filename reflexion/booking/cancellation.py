@@ -1,0 +1,39 @@
+"""Cancelling a booking: by the client while it is unpaid, by the operator while it is ahead.
+
+The operator panel and the command line call :func:`cancel_booking`; the client's booking
+page calls it with ``Actor.CLIENT``. Who may cancel what is the lifecycle's rule
+(:data:`reflexion.booking.states.ALLOWED`), checked by the one transition function.
+"""
+from reflexion.booking.states import Actor, State, transition
+from reflexion.calendar.invite import raise_sequence
+from reflexion.effects import after_commit
+
+
+def can_cancel(booking, actor: Actor) -> bool:
+    """Tell whether ``actor`` may cancel ``booking`` now."""
+    from reflexion.booking.states import can_transition
+
+    return can_transition(booking, State.CANCELLED, actor)
+
+
+def cancel_booking(booking, *, actor: Actor, note: str | None = None):
+    """Cancel ``booking`` and return the audit entry; the caller commits.
+
+    - the client may cancel only while the booking awaits payment;
+    - the operator may cancel while it awaits payment or is confirmed (the session not begun).
+
+    The slot is free again at once. The invite's SEQUENCE goes up, the deadline timers and
+    the reminder are cancelled after the commit, and the client gets the cancellation e-mail
+    with a ``METHOD:CANCEL`` invite (same UID, higher SEQUENCE) that removes the event from
+    their calendar. Raises :class:`reflexion.booking.states.IllegalTransition` otherwise.
+    """
+    from reflexion.booking import hooks
+    from reflexion.jobs import timers
+    from reflexion.mail import tasks
+
+    entry = transition(booking, State.CANCELLED, actor=Actor(actor), note=note)
+    raise_sequence(booking)
+    after_commit(timers.cancel_deadlines, booking.id)
+    after_commit(tasks.cancel_reminder, booking.id)
+    hooks.state_changed(booking, entry)
+    return entry

@@ -1,0 +1,227 @@
+"""Building the e-mails: which kinds exist, what each says, and the MIME structure.
+
+E-mails carry links and times only (PRODUCT.md §2.12): never the confirmation data, never
+the access key, never the contents of a message. Each is rendered in the client's language
+from ``templates/emails/<kind>.txt`` and ``.html`` at send time, from the booking as it is
+then; an e-mail whose moment has passed (a confirmation for a booking that was cancelled
+meanwhile) raises :class:`NotNeeded` instead of being sent.
+
+Structure (what mail clients expect for invites)::
+
+    multipart/mixed
+      multipart/alternative
+        text/plain; charset=utf-8
+        text/html; charset=utf-8
+        text/calendar; charset="UTF-8"; method=REQUEST|CANCEL     (invites only)
+      application/ics; name="invite.ics"                            (invites only)
+
+Headers are set through :mod:`email.headerregistry` (``EmailMessage`` with the default
+policy), which refuses CR/LF in any header; the recipient is validated before that and no
+client-typed text is put into a header at all.
+"""
+from contextlib import contextmanager
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, g, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from reflexion import clock
+from reflexion.booking.states import State
+from reflexion.calendar.invite import CANCEL, REQUEST, clean_text, invite_bytes
+from reflexion.i18n import format_instant, format_money
+
+BOOKING_RECEIVED = "booking_received"
+BOOKING_CONFIRMED = "booking_confirmed"
+REMINDER = "reminder"
+BOOKING_EXPIRED = "booking_expired"
+BOOKING_CANCELLED = "booking_cancelled"
+OPERATOR_NOTICE = "operator_notice"
+KINDS = (BOOKING_RECEIVED, BOOKING_CONFIRMED, REMINDER, BOOKING_EXPIRED, BOOKING_CANCELLED, OPERATOR_NOTICE)
+
+#: The invite method each kind carries, if any.
+INVITE_METHOD = {BOOKING_CONFIRMED: REQUEST, BOOKING_CANCELLED: CANCEL}
+
+_CONFIRMED_STATES = {State.CONFIRMED, State.DUE, State.ANSWERED, State.IN_PROGRESS}
+
+
+class NotNeeded(Exception):
+    """The e-mail's moment has passed (the booking moved on or is gone): skip it."""
+
+
+class BadRecipient(Exception):
+    """The recipient address cannot be used; retrying will not help."""
+
+
+@contextmanager
+def mail_context(lang: str):
+    """Render as for a visitor of ``lang`` on the public site (links from ``PUBLIC_URL``)."""
+    app = current_app._get_current_object()
+    with app.test_request_context("/", base_url=app.config["PUBLIC_URL"]):
+        missing = object()
+        before = g.get("lang", missing)
+        g.lang = lang
+        try:
+            with force_locale(lang):
+                yield
+        finally:
+            if before is missing:
+                g.pop("lang", None)
+            else:
+                g.lang = before
+
+
+def checked_recipient(text: str) -> str:
+    """Return the normalised address, or raise :class:`BadRecipient` (CR/LF, spaces, no domain...)."""
+    text = text or ""
+    if text != clean_text(text, 254) or any(ch.isspace() for ch in text):
+        raise BadRecipient("control characters or spaces in the address")
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise BadRecipient("not a valid address") from exc
+
+
+def still_needed(kind: str, booking, now) -> None:
+    """Raise :class:`NotNeeded` unless an e-mail of ``kind`` still makes sense for ``booking``."""
+    if kind == OPERATOR_NOTICE:
+        return
+    if booking is None or booking.anonymised_at is not None:
+        raise NotNeeded("the booking is gone")
+    state = State(booking.state)
+    if kind == BOOKING_CONFIRMED and (state not in _CONFIRMED_STATES or booking.end_at <= now):
+        raise NotNeeded("the booking is no longer confirmed and upcoming")
+    if kind == REMINDER and (state != State.CONFIRMED or booking.start_at <= now):
+        raise NotNeeded("nothing to remind of")
+    if kind == BOOKING_EXPIRED and state != State.EXPIRED:
+        raise NotNeeded("the booking did not lapse")
+    if kind == BOOKING_CANCELLED and state != State.CANCELLED:
+        raise NotNeeded("the booking is not cancelled")
+
+
+def _cancelled_by(booking) -> str | None:
+    for entry in reversed(booking.transitions):
+        if entry.to_state == State.CANCELLED.value:
+            return entry.actor
+    return None
+
+
+def _subject(kind: str, booking, lang: str) -> str:
+    if kind == OPERATOR_NOTICE:
+        return _("A new message is waiting in the operator panel")
+    start = format_instant(booking.start_at, "short", lang)
+    return {
+        BOOKING_RECEIVED: lambda: _("Booking %(ref)s received: please pay by %(deadline)s",
+                                    ref=booking.ref, deadline=format_instant(booking.payment_deadline, "short", lang)),
+        BOOKING_CONFIRMED: lambda: _("Confirmed: your video call on %(start)s", start=start),
+        REMINDER: lambda: _("Reminder: your video call on %(start)s", start=start),
+        BOOKING_EXPIRED: lambda: _("Your reservation %(ref)s has lapsed", ref=booking.ref),
+        BOOKING_CANCELLED: lambda: _("Cancelled: your booking %(ref)s on %(start)s", ref=booking.ref, start=start),
+    }[kind]()
+
+
+def _context(kind: str, booking, lang: str) -> dict:
+    config = current_app.config
+    context = {
+        "kind": kind,
+        "lang": lang,
+        "brand": config["BRAND"],
+        "platform": config["CALL_PLATFORM"],
+        "operator_handle": config["OPERATOR_HANDLE"],
+        "contact_email": config["CONTACT_EMAIL"],
+        "contact_phone": config["CONTACT_PHONE"],
+        "contact_url": url_for("pages.contact", lang=lang, _external=True),
+        "privacy_url": url_for("pages.privacy", lang=lang, _external=True),
+        "book_url": url_for("booking.calendar", lang=lang, _external=True),
+        "session_minutes": int(config["SESSION_MINUTES"]),
+        "no_answer_minutes": int(config["NO_ANSWER_MINUTES"]),
+    }
+    if kind == OPERATOR_NOTICE:
+        context["operator_url"] = url_for("operator.dashboard", _external=True)
+        return context
+    context.update(
+        booking=booking,
+        ref=booking.ref,
+        start=format_instant(booking.start_at, "full", lang),
+        end=format_instant(booking.end_at, "time", lang),
+        booking_url=url_for("booking.booking_page", ref=booking.ref, lang=lang, _external=True),
+        deadline=format_instant(booking.payment_deadline, "full", lang),
+    )
+    if kind == BOOKING_RECEIVED:
+        context.update(
+            awaiting_payment=booking.state == State.AWAITING_PAYMENT.value,
+            amount=format_money(booking.fee_cents, booking.currency, lang),
+            bank_holder=config["BANK_ACCOUNT_HOLDER"], bank_iban=config["BANK_IBAN"], bank_bic=config["BANK_BIC"],
+        )
+    if kind == BOOKING_CANCELLED:
+        context.update(cancelled_by=_cancelled_by(booking), was_paid=bool(booking.payments))
+    return context
+
+
+def render(kind: str, booking, lang: str, now=None) -> dict:
+    """Subject, text, html and (for invites) the calendar bytes and method, in ``lang``."""
+    with mail_context(lang):
+        context = _context(kind, booking, lang)
+        rendered = {
+            "subject": clean_text(_subject(kind, booking, lang), 250),
+            "text": render_template(f"emails/{kind}.txt", **context),
+            "html": render_template(f"emails/{kind}.html", **context),
+            "method": INVITE_METHOD.get(kind),
+            "calendar": None,
+        }
+        if rendered["method"]:
+            rendered["calendar"] = invite_bytes(booking, rendered["method"], lang=lang, now=now)
+    return rendered
+
+
+def compose(*, subject: str, recipient: str, text: str, html: str, lang: str, calendar: bytes | None = None,
+            method: str | None = None, message_key: str | None = None) -> EmailMessage:
+    """Assemble the MIME message; ``recipient`` must have passed :func:`checked_recipient`."""
+    config = current_app.config
+    sender = config["MAIL_DEFAULT_SENDER"]
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = Address(addr_spec=recipient)
+    message["Date"] = format_datetime(clock.now())
+    message["Message-ID"] = make_msgid(idstring=message_key, domain=domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    if calendar is not None:
+        method = (method or REQUEST).upper()
+        message.add_alternative(calendar, maintype="text", subtype="calendar", cte="base64")
+        part = message.get_payload()[-1]
+        # Written the way Gmail and Outlook write it: method unquoted, charset named.
+        part.replace_header("Content-Type", f'text/calendar; charset="UTF-8"; method={method}')
+        message.add_attachment(calendar, maintype="application", subtype="ics", filename="invite.ics",
+                               params={"name": "invite.ics"})
+    for part in message.walk():
+        if part is not message and "MIME-Version" in part:
+            del part["MIME-Version"]
+    message["Content-Language"] = lang  # after the body: set_content() clears Content-* headers
+    return message
+
+
+def build(email) -> EmailMessage:
+    """The message for an :class:`~reflexion.mail.models.OutgoingEmail` row, as it should go out now.
+
+    Raises :class:`NotNeeded` when its moment has passed and :class:`BadRecipient` when the
+    address is unusable.
+    """
+    from reflexion.booking.models import Booking
+    from reflexion.extensions import db
+
+    booking = db.session.get(Booking, email.booking_id) if email.booking_id else None
+    now = clock.now()
+    still_needed(email.kind, booking, now)
+    recipient = checked_recipient(email.recipient)
+    rendered = render(email.kind, booking, email.lang, now=now)
+    return compose(subject=rendered["subject"], recipient=recipient, text=rendered["text"],
+                   html=rendered["html"], lang=email.lang, calendar=rendered["calendar"],
+                   method=rendered["method"], message_key=f"email{email.id}")

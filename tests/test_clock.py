@@ -244,11 +244,17 @@ def test_without_configured_servers_nothing_is_asked_or_stored(app, db):
     assert clock.last_check() is None
 
 
-def test_a_lost_redis_key_falls_back_to_the_check_history(app, db, responders, use_servers):
+def test_a_lost_redis_key_is_restored_from_the_check_history_at_worker_start(app, db, responders, use_servers):
+    from reflexion.jobs import clock_jobs
+
     use_servers(responders(offset=90))
     _check(app, db)
     app.extensions["reflexion_redis"].delete(clock.REDIS_KEY)
     clock.forget_cached_offset()
+    clock._cache.app = None
+    assert _system_gap() == pytest.approx(0, abs=GAP_TOLERANCE)  # web requests read only Redis
+    use_servers()  # no servers at this start: the history alone must carry the offset
+    clock_jobs.start(app)
     clock._cache.app = None
     assert _system_gap() == pytest.approx(90, abs=GAP_TOLERANCE)
     assert summary()["checked"]

@@ -45,7 +45,7 @@ def _fill(rule, value):
     path = rule.rule
     for argument in rule.arguments:
         filler = "de" if argument == "lang" else value
-        path = re.sub(rf"<(?:[^:<>]+:)?{argument}>", filler, path)
+        path = re.sub(rf"<(?:[^:<>]+:)?{argument}>", lambda _m, f=filler: f, path)
     return path
 
 

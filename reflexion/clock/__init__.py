@@ -2,8 +2,8 @@
 
 Every business instant (deadlines, audit log, DTSTAMP) comes from :func:`now`. The NTP
 check itself lives in :mod:`reflexion.clock.ntp`; its last good result is kept in Redis
-(fast path, shared by web, worker and CLI) and in the database (history, and the fallback
-when Redis has lost the key).
+(fast path, shared by web, worker and CLI) and in the database (history, from which the
+worker restores the Redis key when Redis has lost it).
 
 How :func:`now` stays cheap and steady: each process keeps an *anchor*, a checked instant
 paired with a reading of a clock that never steps. The process that ran the check anchors
@@ -124,14 +124,34 @@ def forget_cached_offset():
     _cache.loaded = float("-inf")
 
 
-def read_stored_status(app) -> dict | None:
-    """Return the stored status from Redis, else rebuilt from the check history."""
+def read_cached_status(app) -> dict | None:
+    """Return the status kept in Redis (the hot path: no database access)."""
     from reflexion.redis_conn import get_redis
 
     raw = get_redis(app).get(REDIS_KEY)
-    if raw:
-        return json.loads(raw)
-    return _status_from_history(app)
+    return json.loads(raw) if raw else None
+
+
+def read_stored_status(app) -> dict | None:
+    """Return the stored status from Redis, else rebuilt from the check history."""
+    return read_cached_status(app) or _status_from_history(app)
+
+
+def restore_cached_status(app) -> dict | None:
+    """Put the last known status back into Redis if Redis lost it (worker start, clock job).
+
+    Web requests read only Redis, so that :func:`now` never needs a second database
+    connection while a request holds one; the worker restores the key from the history.
+    """
+    from reflexion.redis_conn import get_redis
+
+    if read_cached_status(app) is not None:
+        return None
+    status = _status_from_history(app)
+    if status is not None:
+        get_redis(app).set(REDIS_KEY, json.dumps(status))
+        forget_cached_offset()
+    return status
 
 
 def _status_from_history(app) -> dict | None:
@@ -180,8 +200,8 @@ def _current_anchor() -> tuple[datetime, float]:
 def _load(app):
     _cache.loaded = steady()  # one reader at a time is enough; others use the snapshot
     try:
-        status = read_stored_status(app)
-    except Exception as exc:  # Redis or database away: keep what we have
+        status = read_cached_status(app)
+    except Exception as exc:  # Redis away: keep what we have
         log.warning("clock: could not read the stored NTP offset (%s)", type(exc).__name__)
         status = _cache.snapshot.status if _cache.snapshot.app is app else None
     _adopt(app, status)

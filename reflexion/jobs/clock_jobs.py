@@ -18,6 +18,12 @@ CLOCK_CHECK = "clock-check"
 def start(app):
     """Run a clock check now and schedule the periodic ones."""
     with app.app_context():
+        try:
+            from reflexion.clock import restore_cached_status
+
+            restore_cached_status(app)
+        except Exception:
+            log.exception("clock: could not restore the last offset from the history")
         if not app.config.get("NTP_SERVERS"):
             log.warning("clock: no NTP servers configured; business time is the unchecked system time")
             return

@@ -100,8 +100,11 @@ def load_settings(overrides=None):
         # Web
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("REFLEXION_SECURE_COOKIES", False),
+        # Secure cookies whenever the site is served over HTTPS (production behind a TLS proxy)
+        "SESSION_COOKIE_SECURE": _bool("REFLEXION_SECURE_COOKIES",
+                                       _env("REFLEXION_PUBLIC_URL", "").startswith("https://")),
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": int(_env("REFLEXION_OPERATOR_SESSION_SECONDS", str(8 * 3600))),
         # The lifetime counts from login (or the last change of the session), not from the last
         # request: the operator panel polls every second and must not re-sign the cookie each time.

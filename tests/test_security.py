@@ -1,0 +1,44 @@
+"""Security headers, cookies and redirects."""
+import re
+
+import pytest
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    response = client.get("/de/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    html = response.get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline script"
+    assert " style=" not in html and "hx-on" not in html
+
+
+def test_no_hsts_on_plain_http_but_secure_cookies_and_hsts_behind_https(app_config, redis_server):
+    from reflexion import create_app
+
+    app_config["SESSION_COOKIE_SECURE"] = True
+    app_config["WTF_CSRF_ENABLED"] = True
+    secure = create_app(app_config)
+    client = secure.test_client()
+    response = client.get("/de/contact", base_url="https://reflexion.example")
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize("path", ["/de/contact", "/sv/book", "/de/terms"])
+def test_language_switch_links_stay_on_this_site(client, path):
+    html = client.get(path).get_data(as_text=True)
+    links = re.findall(r'hreflang="\w\w"|href="([^"]+)" lang="\w\w"', html)
+    for link in filter(None, links):
+        assert link.startswith("/") and not link.startswith("//")
+
+
+def test_no_open_redirect_through_odd_paths(client):
+    for path in ["//evil.example/", "/\\evil.example", "/de//evil.example"]:
+        response = client.get(path)
+        location = response.headers.get("Location", "")
+        assert not location.startswith("//") and "evil.example" not in location.split("/")[2:3]

@@ -123,6 +123,10 @@ def _register_template_helpers(app):
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.globals["switch_language_url"] = switch_language_url
+    from reflexion.clock.status import for_display as clock_status, format_ms
+
+    app.jinja_env.globals["clock_status"] = clock_status  # footer note, dashboard widget
+    app.jinja_env.filters["ms"] = format_ms
 
     @app.context_processor
     def practice():

@@ -1,11 +1,21 @@
-"""Security headers on every response.
+"""Security headers on every response, and the kinds of request body we accept.
 
 The Content-Security-Policy allows scripts and styles only from our own origin: no inline
 script, no ``style=""`` attribute, no eval (htmx runs with ``allowEval: false``).
 """
+from flask import abort, request
+
+
+FORM_TYPES = frozenset({"", "application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def register_security_headers(app):
+    @app.before_request
+    def only_form_bodies():
+        """Every write here is an HTML form: refuse other bodies (JSON, XML, …) with 415."""
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype not in FORM_TYPES:
+            abort(415)
+
     @app.after_request
     def headers(response):
         if app.config["SESSION_COOKIE_SECURE"]:

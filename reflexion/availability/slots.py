@@ -148,9 +148,13 @@ def is_offered(start: datetime, now: datetime, zone: ZoneInfo) -> bool:
     return any(s.start == start for s in candidate_slots(day, day, zone))
 
 
-def overlapping_bookings(start: datetime, end: datetime, exclude_id: int | None = None):
-    """Live bookings whose time (with buffer) overlaps [start, end)."""
-    pad = rules.buffer()
+def overlapping_bookings(start: datetime, end: datetime, exclude_id: int | None = None, *,
+                         with_buffer: bool = True):
+    """Live bookings whose time overlaps [start, end), widened by the buffer unless told not to.
+
+    The public calendar keeps the buffer between sessions; the operator may book back to back.
+    """
+    pad = rules.buffer() if with_buffer else timedelta(0)
     query = (
         select(Booking)
         .where(Booking.state.in_([s.value for s in LIVE_STATES]))

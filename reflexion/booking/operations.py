@@ -136,7 +136,7 @@ def book_for_client(start: datetime, *, name: str, email: str, call_handle: str,
     now = clock.now()
     if start <= now:
         raise SlotUnavailable("past")
-    if slot_rules.overlapping_bookings(start, session_end(start)):
+    if slot_rules.overlapping_bookings(start, session_end(start), with_buffer=False):
         raise SlotTaken("overlap")
     new = _create(start, name=name, email=email, call_handle=call_handle, lang=lang,
                   actor=Actor.OPERATOR, terms_version=None, now=now)

@@ -23,9 +23,11 @@ def payment_deadline(booked_at: datetime, start: datetime) -> datetime:
     """Unpaid bookings hold their slot until this instant, then expire.
 
     ``PAYMENT_WINDOW_HOURS`` after booking, but never later than ``PAYMENT_CUTOFF_HOURS``
-    before the session (so the operator can confirm the transfer before calling), and
-    never before the booking itself.
+    before the session (so the operator can confirm the transfer before calling). A
+    booking made inside the cutoff (the operator books someone at short notice) may be
+    paid until the session starts.
     """
     window = booked_at + timedelta(hours=current_app.config["PAYMENT_WINDOW_HOURS"])
     cutoff = start - timedelta(hours=current_app.config["PAYMENT_CUTOFF_HOURS"])
-    return max(min(window, cutoff), min(booked_at, start))
+    deadline = min(window, cutoff)
+    return deadline if deadline > booked_at else start

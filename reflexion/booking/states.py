@@ -75,20 +75,36 @@ def transition(booking, to: State, *, actor: Actor, at=None, note: str | None = 
     ``at`` is the instant the change counts from (a deadline applied late is recorded at
     the deadline); it defaults to the checked clock's now.
     """
-    from reflexion.booking.models import Transition
+    from sqlalchemy import inspect, update
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from reflexion.booking.models import Booking, Transition
     from reflexion.extensions import db
 
     to, actor = State(to), Actor(actor)
     if not can_transition(booking, to, actor):
         raise IllegalTransition(booking, to, actor)
+    from_state = booking.state
+    if inspect(booking).persistent:
+        # Compare-and-set in the database: a timer job, the reconcile sweep and the operator
+        # may act on the same booking at once; only the first move from ``from_state`` wins.
+        result = db.session.execute(
+            update(Booking).where(Booking.id == booking.id, Booking.state == from_state).values(state=to.value),
+            execution_options={"synchronize_session": False},
+        )
+        if result.rowcount != 1:
+            db.session.expire(booking, ["state"])
+            raise IllegalTransition(booking, to, actor)
+        set_committed_value(booking, "state", to.value)
+    else:
+        booking.state = to.value
     entry = Transition(
         booking=booking,
-        from_state=booking.state,
+        from_state=from_state,
         to_state=to.value,
         actor=actor.value,
         at=at or clock.now(),
         note=(note or None) and note[:500],
     )
-    booking.state = to.value
     db.session.add(entry)
     return entry

@@ -1,35 +1,111 @@
-"""Periodic jobs: they re-schedule themselves under a fixed id, so there is always one."""
+"""Periodic jobs: each run schedules the next, so a chain keeps going as long as a worker runs.
+
+Every run gets a fresh job id (a job must not replace its own RQ record while it runs);
+Redis remembers the id of the pending run under ``reflexion:periodic:<name>``. A run whose
+id is not the remembered one belongs to a duplicate chain (two starters raced) and stops
+without scheduling a successor, so duplicates die out by themselves.
+"""
 import logging
+import uuid
 from datetime import timedelta
+
+from flask import current_app
 
 from reflexion import clock
 from reflexion.extensions import db
 from reflexion.jobs.queue import DEFAULT, job_app
-from reflexion.jobs.scheduling import schedule_at
+from reflexion.jobs.scheduling import job_status, schedule_at
+from reflexion.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
-RECONCILE_JOB_ID = "periodic-reconcile"
+
+RECONCILE = "reconcile"
+#: A run in one of these states will continue the chain. ("started" is not trusted: a worker
+#: killed mid-run leaves its job "started" for ever; a duplicate chain dies out anyway.)
+_PENDING = ("scheduled", "queued", "deferred")
+
+
+def _key(name: str) -> str:
+    return f"reflexion:periodic:{name}"
+
+
+def schedule_next(name: str, func, seconds: float, queue: str = DEFAULT):
+    """Schedule the next run of the chain ``name`` in ``seconds`` and remember its id."""
+    job_id = f"periodic-{name}-{uuid.uuid4().hex[:12]}"
+    get_redis().set(_key(name), job_id)
+    return schedule_at(clock.now() + timedelta(seconds=seconds), func, job_id=job_id, queue=queue)
+
+
+def ensure(name: str, func, seconds: float, queue: str = DEFAULT) -> bool:
+    """Start the chain ``name`` unless a run of it is pending; return True if one was scheduled."""
+    pending = get_redis().get(_key(name))
+    if pending and job_status(pending.decode()) in _PENDING:
+        return False
+    schedule_next(name, func, seconds, queue)
+    return True
+
+
+def is_current_run(name: str) -> bool:
+    """Inside a periodic job: tell whether this run is the chain's remembered one."""
+    from rq import get_current_job
+
+    current = get_current_job()
+    if current is None:
+        return True
+    remembered = get_redis().get(_key(name))
+    return remembered is None or remembered.decode() == current.id
+
+
+def ensure_reconcile():
+    """Make sure the reconcile chain runs (cheap: one GET and one job lookup)."""
+    try:
+        ensure(RECONCILE, reconcile_job, current_app.config["RECONCILE_SECONDS"])
+    except Exception:  # noqa: BLE001 - Redis away: the worker start-up catches up
+        log.warning("could not check the periodic reconcile job", exc_info=True)
 
 
 def start(app):
     """At worker start: catch up on everything overdue, then start the periodic jobs."""
     with app.app_context():
-        reconcile_job()
+        run_reconcile()
+        # A fresh chain: whatever an earlier worker left pending stops as a duplicate.
+        schedule_next(RECONCILE, reconcile_job, app.config["RECONCILE_SECONDS"])
         from reflexion.jobs import clock_jobs
 
         clock_jobs.start(app)
 
 
-def reconcile_job():
-    """Job: apply overdue transitions, then run again after ``RECONCILE_SECONDS``."""
+def run_reconcile() -> int:
+    """Apply overdue transitions now and commit; return how many were written."""
     from reflexion.jobs.reconcile import reconcile
 
+    try:
+        written = reconcile()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    _requeue_unsent_mail()
+    return written
+
+
+def _requeue_unsent_mail():
+    """E-mails whose send job Redis lost are enqueued again (see reflexion.mail.tasks)."""
+    from reflexion.mail.tasks import requeue_unsent
+
+    try:
+        requeue_unsent()
+    except Exception:  # noqa: BLE001 - never let the mail sweep stop the deadline sweep
+        log.warning("could not re-enqueue unsent e-mails", exc_info=True)
+
+
+def reconcile_job():
+    """Job: apply overdue transitions, then run again after ``RECONCILE_SECONDS``."""
     app = job_app()
     with app.app_context():
+        if not is_current_run(RECONCILE):
+            return "duplicate chain stopped"
         try:
-            reconcile()
-            db.session.commit()
+            return run_reconcile()
         finally:
-            seconds = app.config["RECONCILE_SECONDS"]
-            schedule_at(clock.system_utc() + timedelta(seconds=seconds), reconcile_job,
-                        job_id=RECONCILE_JOB_ID, queue=DEFAULT)
+            schedule_next(RECONCILE, reconcile_job, app.config["RECONCILE_SECONDS"])

@@ -1,19 +1,134 @@
-"""Operator accounts and login."""
-from sqlalchemy import func, select
+"""Operator accounts and login: scrypt-hashed passwords, expiring sessions, htmx-aware redirects."""
+import time
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app, g, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin, current_user, logout_user
+from sqlalchemy import bindparam, func, select
 
 from reflexion import clock
-from reflexion.extensions import db, login_manager
+from reflexion.extensions import db, htmx, login_manager
 from reflexion.operator.models import Operator
 
 login_manager.login_view = "operator.login"
-login_manager.session_protection = "strong"
+login_manager.login_message = _l("Please log in to use the operator panel.")
+login_manager.login_message_category = "info"
+# "basic": a changed IP or browser marks the login stale without rewriting every anonymous
+# visitor's session ("strong" would clear and re-send cookies on each public page).
+login_manager.session_protection = "basic"
+
+#: Session key: when the operator logged in (the session ends this long after, active or not).
+LOGIN_AT = "operator_login_at"
+DEFAULT_MAX_SESSION_HOURS = 12
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Full pages go to the login form; htmx partials tell the browser to go there (no login form
+    swapped into a countdown)."""
+    from flask import flash
+
+    target = url_for("operator.login", next=request.full_path if request.method == "GET" else None)
+    if htmx:
+        response = current_app.response_class(status=401)
+        response.headers["HX-Redirect"] = target
+        return response
+    flash(str(login_manager.login_message), login_manager.login_message_category)
+    return redirect(target)
+
+
+def start_operator_session():
+    """Remember when this login began (see :func:`session_expired`)."""
+    session[LOGIN_AT] = clock.now().isoformat()
+
+
+def session_expired() -> bool:
+    """Operator sessions end ``OPERATOR_SESSION_MAX_HOURS`` (12) after login, however busy the panel is.
+
+    The cookie's own lifetime (``PERMANENT_SESSION_LIFETIME``, 8 h) counts from its last change,
+    and every action's message changes it; this is the hard limit on top.
+    """
+    started = session.get(LOGIN_AT)
+    if not started:
+        return True
+    try:
+        started_at = datetime.fromisoformat(started)
+    except (TypeError, ValueError):
+        return True
+    hours = float(current_app.config.get("OPERATOR_SESSION_MAX_HOURS", DEFAULT_MAX_SESSION_HOURS))
+    return clock.now() - started_at > timedelta(hours=hours)
+
+
+def guard_operator_request(public_endpoints=("operator.login",)):
+    """``before_request`` of every operator blueprint: German UI, login required, sessions expire."""
+    g.lang = "de"
+    if request.endpoint in public_endpoints:
+        return None
+    if current_user.is_authenticated and session_expired():
+        logout_user()
+        session.clear()
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def safe_next(target: str | None) -> str | None:
+    """Accept only a local operator path as the page to return to after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/operator/") or "\\" in target:
+        return None
+    return target.rstrip("?")
+
+
+class OperatorIdentity(UserMixin):
+    """Who is logged in, as the request needs it (``current_user``): id and e-mail, no ORM object.
+
+    Loaded on every request, including the panel's partial polled every second, so it is one
+    narrow primary-key query. Code that changes the account loads the :class:`Operator`.
+    """
+
+    def __init__(self, operator_id: int, email: str):
+        self.id, self.email = operator_id, email
+
+    def __repr__(self):
+        return f"<OperatorIdentity {self.id}>"
+
+
+_IDENTITY_QUERY = select(Operator.__table__.c.id, Operator.__table__.c.email).where(
+    Operator.__table__.c.id == bindparam("operator_id"))
+#: Who is logged in, remembered per process (and app) for a few seconds: the panel polls every
+#: second, and an account removed from the database stops working within this time.
+IDENTITY_TTL_SECONDS = 5.0
+
+
+def _identity_cache() -> dict:
+    return current_app.extensions.setdefault("reflexion_operator_identities", {})
 
 
 @login_manager.user_loader
 def load_operator(operator_id: str):
     if not operator_id.isdigit():
         return None
-    return db.session.get(Operator, int(operator_id))
+    cache, key, now = _identity_cache(), int(operator_id), time.monotonic()
+    cached = cache.get(key)
+    if cached and now - cached[0] < IDENTITY_TTL_SECONDS:
+        return cached[1]
+    with db.engine.connect() as connection:
+        row = connection.execute(_IDENTITY_QUERY, {"operator_id": key}).first()
+    identity = OperatorIdentity(row.id, row.email) if row else None
+    if len(cache) > 1000:
+        cache.clear()
+    cache[key] = (now, identity)
+    return identity
+
+
+def forget_identities():
+    """Drop the remembered identities (after an account changes)."""
+    _identity_cache().clear()
 
 
 def create_operator(email: str, password: str) -> Operator:
@@ -27,6 +142,7 @@ def create_operator(email: str, password: str) -> Operator:
     operator.set_password(password)
     db.session.add(operator)
     db.session.flush()
+    forget_identities()
     return operator
 
 

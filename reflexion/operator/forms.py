@@ -1,8 +1,10 @@
 """Operator forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TimeField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+
+from reflexion.validators import call_handle_chars, printable_text, single_line, strip_filter
 
 
 class LoginForm(FlaskForm):
@@ -10,3 +12,52 @@ class LoginForm(FlaskForm):
                                                          Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Please enter your password.")),
                                                          Length(max=200)])
+
+
+def payment_method_choices():
+    return [SelectChoice("bank_transfer", _l("Bank transfer")), SelectChoice("cash", _l("Cash")),
+            SelectChoice("other", _l("Other way of payment"))]
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: nothing but the CSRF token."""
+
+
+class OperatorBookingForm(FlaskForm):
+    """Book a client who phoned or wrote: any start that overlaps no other booking."""
+
+    day = DateField(_l("Date"), validators=[InputRequired(_l("Please enter the date."))])
+    start_time = TimeField(_l("Start (practice time)"), validators=[InputRequired(_l("Please enter the start time."))])
+    name = StringField(
+        _l("Client's name"), filters=[strip_filter],
+        validators=[DataRequired(_l("Please enter the client's name.")),
+                    Length(min=2, max=120, message=_l("Please enter between 2 and 120 characters.")),
+                    printable_text, single_line],
+    )
+    email = EmailField(
+        _l("Client's e-mail address"), filters=[strip_filter],
+        validators=[DataRequired(_l("Please enter the client's e-mail address.")),
+                    Length(max=254, message=_l("This e-mail address is too long.")),
+                    Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False),
+                    single_line],
+    )
+    call_handle = StringField(
+        _l("Client's call name"), filters=[strip_filter],
+        validators=[DataRequired(_l("Please enter the name under which the client can be called.")),
+                    Length(min=2, max=64, message=_l("Please enter between 2 and 64 characters.")),
+                    call_handle_chars],
+    )
+    lang = SelectField(_l("Client's language"), choices=[SelectChoice("de", "Deutsch"), SelectChoice("sv", "Svenska")],
+                       default="de")
+    paid = BooleanField(_l("The fee has been paid"))
+    method = SelectField(_l("Paid by"), default="bank_transfer", choices=payment_method_choices)
+
+
+class MarkPaidForm(FlaskForm):
+    method = SelectField(_l("Paid by"), default="bank_transfer", choices=payment_method_choices)
+
+
+class CancelForm(FlaskForm):
+    note = StringField(_l("Reason (kept in the booking's history)"), filters=[strip_filter],
+                       validators=[Optional(), Length(max=300, message=_l("Please keep the reason under 300 characters.")),
+                                   printable_text, single_line])

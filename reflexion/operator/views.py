@@ -1,18 +1,38 @@
-"""Operator panel: login, dashboard."""
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+"""Operator panel: login, dashboard, bookings made by the operator, payments, messages, feed."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_login import login_user, logout_user
+from sqlalchemy import select
 
+from reflexion import clock
+from reflexion.booking import operations
+from reflexion.booking.models import Booking
+from reflexion.booking.payments import PaymentError, confirm_payment
+from reflexion.booking.states import Actor, IllegalTransition
 from reflexion.extensions import db, limiter
-from reflexion.operator.auth import authenticate
-from reflexion.operator.forms import LoginForm
+from reflexion.operator import dashboard as board
+from reflexion.operator.auth import authenticate, guard_operator_request, safe_next, start_operator_session
+from reflexion.operator.bookings import BadStart, book_by_operator, start_from_local
+from reflexion.operator.forms import ActionForm, CancelForm, LoginForm, MarkPaidForm, OperatorBookingForm
+from reflexion.pages.models import ContactMessage
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
+#: Booking data of a booking just made in the panel, shown once on its session page.
+NEW_BOOKING = "operator_new_booking"
 
 
 @bp.before_request
-def operator_language():
-    g.lang = "de"
+def operator_only():
+    return guard_operator_request()
+
+
+def _register_nested():
+    from reflexion.availability.views import bp as availability_bp
+
+    bp.register_blueprint(availability_bp)
+
+
+_register_nested()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -24,10 +44,12 @@ def login():
             operator = authenticate(form.email.data, form.password.data)
             if operator is not None:
                 db.session.commit()
+                target = safe_next(request.args.get("next")) or url_for(".dashboard")
                 session.clear()
                 login_user(operator)
                 session.permanent = True
-                return redirect(url_for(".dashboard"), code=303)
+                start_operator_session()
+                return redirect(target, code=303)
             form.password.errors.append(_("E-mail address or password is wrong."))
             return render_template("operator/login.html", form=form), 401
         return render_template("operator/login.html", form=form), 400
@@ -35,14 +57,158 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
 def logout():
     logout_user()
     session.clear()
+    flash(_("You have been logged out."), "info")
     return redirect(url_for(".login"), code=303)
 
 
 @bp.route("/")
-@login_required
 def dashboard():
-    return render_template("operator/dashboard.html")
+    now = clock.now()
+    from reflexion.calendar import feed
+
+    return render_template(
+        "operator/dashboard.html",
+        now=now,
+        days=board.timeline(now),
+        next_session=board.next_session(now),
+        unpaid=board.awaiting_payment(),
+        messages=board.recent_messages(),
+        unread=board.unread_count(),
+        feed_url=feed.feed_url(scheme="webcal"),
+        feed_https_url=feed.feed_url(),
+        action_form=ActionForm(),
+        paid_form=MarkPaidForm(),
+    )
+
+
+def _booking_or_404(booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        abort(404)
+    return booking
+
+
+@bp.route("/find")
+def find():
+    """Jump to a session by its booking reference."""
+    booking = operations.find_by_reference(request.args.get("ref", ""))
+    if booking is None:
+        flash(_("No booking has this reference."), "error")
+        return redirect(url_for(".dashboard"), code=303)
+    return redirect(url_for("sessions.panel", booking_id=booking.id), code=303)
+
+
+@bp.route("/bookings/new", methods=["GET", "POST"])
+def new_booking():
+    form = OperatorBookingForm()
+    if request.method == "GET":
+        return render_template("operator/booking_form.html", form=form)
+    if not form.validate():
+        return render_template("operator/booking_form.html", form=form), 400
+    try:
+        start = start_from_local(form.day.data, form.start_time.data)
+        new = book_by_operator(start, name=form.name.data, email=form.email.data,
+                               call_handle=form.call_handle.data, lang=form.lang.data,
+                               paid=form.paid.data, method=form.method.data)
+        db.session.commit()
+    except BadStart:
+        db.session.rollback()
+        form.start_time.errors.append(_("This local time does not exist (the clocks go forward then)."))
+        return render_template("operator/booking_form.html", form=form), 400
+    except operations.SlotUnavailable:
+        db.session.rollback()
+        form.start_time.errors.append(_("This start is in the past."))
+        return render_template("operator/booking_form.html", form=form), 400
+    except operations.SlotTaken:
+        db.session.rollback()
+        form.start_time.errors.append(_("This session would overlap another booking (including the break between sessions)."))
+        return render_template("operator/booking_form.html", form=form), 409
+    session[NEW_BOOKING] = {"id": new.booking.id, "ref": new.booking.ref, "key": new.access_key}
+    flash(_("Booking %(ref)s has been made.", ref=new.booking.ref), "success")
+    return redirect(url_for("sessions.panel", booking_id=new.booking.id), code=303)
+
+
+@bp.route("/bookings/<int:booking_id>/mark-paid", methods=["POST"])
+def mark_paid(booking_id):
+    booking = _booking_or_404(booking_id)
+    form = MarkPaidForm()
+    if not form.validate():
+        abort(400)
+    try:
+        confirm_payment(booking, actor=Actor.OPERATOR, method=form.method.data)
+        db.session.commit()
+    except (IllegalTransition, PaymentError):
+        db.session.rollback()
+        flash(_("Booking %(ref)s is not awaiting payment any more; nothing was recorded.", ref=booking.ref), "error")
+        return redirect(_back(booking), code=303)
+    flash(_("Payment recorded: booking %(ref)s is confirmed and the client receives the confirmation.",
+            ref=booking.ref), "success")
+    return redirect(_back(booking), code=303)
+
+
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
+def cancel(booking_id):
+    from reflexion.booking.cancellation import cancel_booking
+
+    booking = _booking_or_404(booking_id)
+    form = CancelForm()
+    if not form.validate():
+        flash(" ".join(form.note.errors) or _("Please check your input and try again."), "error")
+        return redirect(_back(booking), code=303)
+    try:
+        cancel_booking(booking, actor=Actor.OPERATOR, note=form.note.data or "cancelled by the operator")
+        db.session.commit()
+    except IllegalTransition:
+        db.session.rollback()
+        flash(_("Booking %(ref)s can no longer be cancelled.", ref=booking.ref), "error")
+        return redirect(_back(booking), code=303)
+    flash(_("Booking %(ref)s has been cancelled; the slot is free again.", ref=booking.ref), "success")
+    return redirect(_back(booking), code=303)
+
+
+def _back(booking) -> str:
+    """Return to the page the button was on: the session page, or the dashboard."""
+    if request.form.get("back") == "session":
+        return url_for("sessions.panel", booking_id=booking.id)
+    return url_for(".dashboard")
+
+
+@bp.route("/messages/<int:message_id>/read", methods=["POST"])
+def message_read(message_id):
+    message = db.session.get(ContactMessage, message_id)
+    if message is None:
+        abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    if message.read_at is None:
+        message.read_at = clock.now()
+        db.session.commit()
+    if request.form.get("back") == "messages":
+        return redirect(url_for(".messages"), code=303)
+    return redirect(url_for(".dashboard") + "#messages", code=303)
+
+
+@bp.route("/messages")
+def messages():
+    rows = db.session.scalars(
+        select(ContactMessage).where(ContactMessage.anonymised_at.is_(None))
+        .order_by(ContactMessage.received_at.desc()).limit(200)
+    ).all()
+    return render_template("operator/messages.html", messages=rows, action_form=ActionForm())
+
+
+@bp.route("/calendar-feed", methods=["POST"])
+def regenerate_feed():
+    """Issue a new private feed address; the old one stops working at once."""
+    from reflexion.calendar import feed
+
+    if not ActionForm().validate():
+        abort(400)
+    feed.regenerate_token()
+    db.session.commit()
+    flash(_("A new calendar address has been created. Subscribe to it again; the old one no longer works."),
+          "success")
+    return redirect(url_for(".dashboard") + "#calendar-feed", code=303)

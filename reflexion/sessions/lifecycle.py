@@ -32,17 +32,30 @@ def due_transitions(booking, now: datetime) -> list[tuple[State, datetime]]:
     return moves
 
 
+DEADLINE_NOTES = {
+    State.EXPIRED: "payment deadline passed",
+    State.DUE: "booked start reached",
+    State.NO_SHOW: "not answered within the no-answer window",
+    State.COMPLETED: "hard end reached",
+}
+
+
 def apply_deadlines(booking, now: datetime) -> list:
-    """Apply every due deadline transition as the worker; return the audit entries written."""
+    """Apply every due deadline transition as the worker; return the audit entries written.
+
+    Each entry is recorded at its deadline, and the booking hooks run for it (timers are
+    rescheduled, the client is told) once the caller commits. If someone else moved the
+    booking meanwhile, :class:`~reflexion.booking.states.IllegalTransition` propagates.
+    """
+    from reflexion.booking import hooks
+
     entries = []
     for to, at in due_transitions(booking, now):
-        note = {
-            State.EXPIRED: "payment deadline passed",
-            State.DUE: "booked start reached",
-            State.NO_SHOW: "not answered within the no-answer window",
-            State.COMPLETED: "hard end reached",
-        }.get(to)
-        entries.append(transition(booking, to, actor=Actor.WORKER, at=at, note=note))
+        entry = transition(booking, to, actor=Actor.WORKER, at=at, note=DEADLINE_NOTES.get(to))
+        if to in (State.NO_SHOW, State.COMPLETED):
+            booking.ended_at = at
+        hooks.state_changed(booking, entry)
+        entries.append(entry)
     return entries
 
 

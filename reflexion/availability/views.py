@@ -1,0 +1,99 @@
+"""The opening-hours editor: weekly hours and dated exceptions (nested in the operator blueprint).
+
+Changes apply to what clients can book from now on; existing bookings stay as they are.
+The slot logic itself lives in :mod:`reflexion.availability.slots`.
+"""
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from reflexion import clock
+from reflexion.availability.forms import ExceptionForm, WeeklyRuleForm
+from reflexion.availability.models import AvailabilityException, WeeklyRule
+from reflexion.extensions import db
+from reflexion.i18n import practice_zone
+from reflexion.operator.forms import ActionForm
+
+bp = Blueprint("availability", __name__, url_prefix="/availability")
+
+
+def _page(rule_form=None, exception_form=None, status=200):
+    today = clock.now().astimezone(practice_zone()).date()
+    rules = db.session.scalars(select(WeeklyRule).order_by(WeeklyRule.weekday, WeeklyRule.start)).all()
+    exceptions = db.session.scalars(
+        select(AvailabilityException).where(AvailabilityException.day >= today - timedelta(days=1))
+        .order_by(AvailabilityException.day, AvailabilityException.start)
+    ).all()
+    rule_form = rule_form or WeeklyRuleForm(formdata=None)
+    return render_template(
+        "operator/availability.html",
+        rules=rules, exceptions=exceptions, weekdays={c.value: c.label for c in rule_form.weekday.choices},
+        rule_form=rule_form, exception_form=exception_form or ExceptionForm(formdata=None),
+        action_form=ActionForm(formdata=None),
+    ), status
+
+
+@bp.route("/")
+def week():
+    return _page()
+
+
+@bp.route("/weekly", methods=["POST"])
+def add_rule():
+    form = WeeklyRuleForm()
+    if not form.validate():
+        return _page(rule_form=form, status=400)
+    weekday = int(form.weekday.data)
+    overlapping = db.session.scalar(select(WeeklyRule.id).where(
+        WeeklyRule.weekday == weekday, WeeklyRule.start < form.end.data, WeeklyRule.end > form.start.data))
+    if overlapping:
+        form.end.errors.append(_("These hours overlap hours already set for that day."))
+        return _page(rule_form=form, status=409)
+    db.session.add(WeeklyRule(weekday=weekday, start=form.start.data, end=form.end.data))
+    db.session.commit()
+    flash(_("Opening hours added."), "success")
+    return redirect(url_for(".week"), code=303)
+
+
+@bp.route("/weekly/<int:rule_id>/delete", methods=["POST"])
+def delete_rule(rule_id):
+    rule = db.session.get(WeeklyRule, rule_id)
+    if rule is None:
+        abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    db.session.delete(rule)
+    db.session.commit()
+    flash(_("Opening hours removed. Bookings already made stay as they are."), "success")
+    return redirect(url_for(".week"), code=303)
+
+
+@bp.route("/exceptions", methods=["POST"])
+def add_exception():
+    form = ExceptionForm()
+    if not form.validate():
+        return _page(exception_form=form, status=400)
+    closed = bool(form.closed.data)
+    db.session.add(AvailabilityException(
+        day=form.day.data, closed=closed,
+        start=None if closed else form.start.data, end=None if closed else form.end.data,
+        note=form.note.data or None,
+    ))
+    db.session.commit()
+    flash(_("Exception saved."), "success")
+    return redirect(url_for(".week"), code=303)
+
+
+@bp.route("/exceptions/<int:exception_id>/delete", methods=["POST"])
+def delete_exception(exception_id):
+    exception = db.session.get(AvailabilityException, exception_id)
+    if exception is None:
+        abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    db.session.delete(exception)
+    db.session.commit()
+    flash(_("Exception removed."), "success")
+    return redirect(url_for(".week"), code=303)

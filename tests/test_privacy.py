@@ -84,3 +84,23 @@ def test_privacy_cli_export_and_erase(runner, db, make_booking, frozen_now):
     erased = runner.invoke(args=["privacy", "erase", "erika@example.org"])
     assert erased.exit_code == 0 and "1 booking" in erased.output
     assert json.loads(runner.invoke(args=["privacy", "export", "erika@example.org"]).output)["bookings"] == []
+
+
+def test_privacy_purge_runs_as_a_periodic_job(app, db, make_booking, frozen_now, redis_server):
+    """The worker's purge chain anonymises old data and schedules its next run."""
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    from reflexion.jobs import periodic
+    from reflexion.jobs.queue import use_job_app
+    from reflexion.redis_conn import get_redis
+
+    use_job_app(app)
+    frozen_now(NOW - timedelta(days=400))
+    old = make_booking(NOW - timedelta(days=200), state="completed")
+    frozen_now(NOW)
+    assert periodic.privacy_purge_job() == {"bookings": 1, "messages": 0}
+    db.session.expire_all()
+    assert db.session.get(Booking, old.id).name == "—"
+    scheduled = ScheduledJobRegistry(queue=Queue("default", connection=get_redis())).get_job_ids()
+    assert any(job_id.startswith("periodic-privacy-purge-") for job_id in scheduled)

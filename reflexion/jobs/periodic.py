@@ -20,6 +20,8 @@ from reflexion.redis_conn import get_redis
 log = logging.getLogger(__name__)
 
 RECONCILE = "reconcile"
+PRIVACY_PURGE = "privacy-purge"
+PRIVACY_PURGE_SECONDS = 6 * 3600
 #: A run in one of these states will continue the chain. ("started" is not trusted: a worker
 #: killed mid-run leaves its job "started" for ever; a duplicate chain dies out anyway.)
 _PENDING = ("scheduled", "queued", "deferred")
@@ -70,6 +72,7 @@ def start(app):
         run_reconcile()
         # A fresh chain: whatever an earlier worker left pending stops as a duplicate.
         schedule_next(RECONCILE, reconcile_job, app.config["RECONCILE_SECONDS"])
+        schedule_next(PRIVACY_PURGE, privacy_purge_job, 60)
         from reflexion.jobs import clock_jobs
 
         clock_jobs.start(app)
@@ -109,3 +112,25 @@ def reconcile_job():
             return run_reconcile()
         finally:
             schedule_next(RECONCILE, reconcile_job, app.config["RECONCILE_SECONDS"])
+
+
+def privacy_purge_job():
+    """Job: anonymise personal data past its retention period, then run again in six hours."""
+    from reflexion.privacy.retention import purge_expired
+
+    app = job_app()
+    with app.app_context():
+        if not is_current_run(PRIVACY_PURGE):
+            return "duplicate chain stopped"
+        try:
+            counts = purge_expired()
+            db.session.commit()
+            if counts["bookings"] or counts["messages"]:
+                log.info("privacy purge anonymised %d booking(s), %d message(s)",
+                         counts["bookings"], counts["messages"])
+            return counts
+        except Exception:
+            db.session.rollback()
+            raise
+        finally:
+            schedule_next(PRIVACY_PURGE, privacy_purge_job, PRIVACY_PURGE_SECONDS)

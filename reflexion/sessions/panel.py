@@ -95,6 +95,33 @@ def actor_label(actor: str) -> str:
     return {"operator": _("operator"), "worker": _("automatic (clock)"), "client": _("client")}.get(actor, actor)
 
 
+def note_label(note: str | None) -> str:
+    """Audit notes written by the system are stored in English; show them in the UI language.
+
+    Notes the operator typed (e.g. about abuse) are shown as typed.
+    """
+    if not note:
+        return ""
+    fixed = {
+        "payment deadline passed": _("payment deadline passed"),
+        "booked start reached": _("booked start reached"),
+        "not answered within the no-answer window": _("not answered within the no-answer window"),
+        "hard end reached": _("hard end reached"),
+        "call begun before the booked start": _("call begun before the booked start"),
+        "client answered the call": _("client answered the call"),
+        "confirmation data verified": _("confirmation data verified"),
+        "cancelled on the booking page": _("cancelled by the client on the booking page"),
+        "cancelled by the operator": _("cancelled by the operator"),
+    }
+    if note in fixed:
+        return fixed[note]
+    if note.startswith("paid by "):
+        method = note[len("paid by "):]
+        methods = {"bank_transfer": _("Bank transfer"), "cash": _("Cash"), "other": _("Other way of payment")}
+        return _("paid by %(method)s", method=methods.get(method, method))
+    return note
+
+
 def is_paid(booking) -> bool:
     """Tell whether the fee is confirmed: recorded at confirmation, or implied by the state."""
     return booking.confirmed_at is not None or State(booking.state) in PAID_STATES

@@ -25,6 +25,7 @@ from reflexion.sessions.panel import (
     format_minutes,
     is_paid,
     live_view,
+    note_label,
     state_kind,
     state_label,
     texts,
@@ -53,6 +54,11 @@ def _state_kind_filter(state):
 @bp.app_template_filter("actor_label")
 def _actor_label_filter(actor):
     return actor_label(actor)
+
+
+@bp.app_template_filter("note_label")
+def _note_label_filter(note):
+    return note_label(note)
 
 
 @bp.app_template_test("paid")

@@ -131,7 +131,7 @@ def main():
         created = json.loads(flask("bookings", "create", "--start", (soon + timedelta(hours=2 * i)).isoformat(),
                                    "--name", f"Panel {i}", "--email", f"panel{i}@example.org",
                                    "--handle", f"panel.{i}", "--paid", "--json"))
-        panel_paths.append(PANEL_PATH.format(ref=created["ref"], id=created.get("id", "")))
+        panel_paths.append(PANEL_PATH.format(id=created["id"]))
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=full,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port = free_port()
@@ -170,7 +170,7 @@ def main():
 
 
 #: The operator session panel's polled partial (filled in from the operator panel's routes).
-PANEL_PATH = "/operator/sessions/{ref}/timers"
+PANEL_PATH = "/operator/sessions/{id}?seen=confirmed"
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -30,6 +30,7 @@ def iso(instant: datetime | None) -> str | None:
 def booking_json(booking: Booking, access_key: str | None = None) -> dict:
     """A booking as operators' scripts read it."""
     data = {
+        "id": booking.id,
         "ref": booking.ref,
         "state": booking.state,
         "start": iso(booking.start_at),

@@ -3,7 +3,7 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, g, redirect, request, url_for
+from flask import Flask, g, redirect, url_for
 
 from reflexion import config as config_module
 from reflexion.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate

@@ -1,5 +1,5 @@
 """Helpers for templates."""
-from flask import g, request, url_for
+from flask import request, url_for
 
 
 def switch_language_url(target: str) -> str:

@@ -1,4 +1,4 @@
-"""Field rules shared by the public forms (booking, contact)."""
+"""Field rules and the client-detail fields shared by the booking, contact and operator forms."""
 import re
 import unicodedata
 
@@ -29,3 +29,43 @@ def single_line(form, field):
 
 def strip_filter(value):
     return value.strip() if isinstance(value, str) else value
+
+
+# -- the client's details: one definition for the booking, contact and operator forms --------
+
+def name_field(label, required_message):
+    """A person's name: 2–120 printable characters on one line."""
+    from wtforms import StringField
+    from wtforms.validators import DataRequired, Length
+
+    return StringField(label, filters=[strip_filter], validators=[
+        DataRequired(required_message),
+        Length(min=2, max=120, message=_l("Please enter between 2 and 120 characters.")),
+        printable_text, single_line,
+    ])
+
+
+def email_field(label, required_message):
+    """An e-mail address: syntax checked (no DNS look-up), at most 254 characters, one line."""
+    from wtforms import EmailField
+    from wtforms.validators import DataRequired, Email, Length
+
+    return EmailField(label, filters=[strip_filter], validators=[
+        DataRequired(required_message),
+        Length(max=254, message=_l("This e-mail address is too long.")),
+        Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False),
+        single_line,
+    ])
+
+
+def call_handle_field(label, required_message=None):
+    """The client's name on the call platform; optional when ``required_message`` is None."""
+    from wtforms import StringField
+    from wtforms.validators import DataRequired, Length, Optional
+
+    presence = DataRequired(required_message) if required_message else Optional()
+    return StringField(label, filters=[strip_filter], validators=[
+        presence,
+        Length(min=2, max=64, message=_l("Please enter between 2 and 64 characters.")),
+        call_handle_chars,
+    ])

@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from reflexion.booking.models import Booking
 
@@ -17,14 +16,8 @@ SLOT = "2026-11-25T08:00:00Z"
 
 
 @pytest.fixture
-def live_server(app, weekly_hours, frozen_now):
+def open_week(weekly_hours, frozen_now):
     frozen_now(NOW)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
 
 
 def _post(base, n):
@@ -46,7 +39,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def test_many_concurrent_posts_give_exactly_one_booking(live_server, db):
+def test_many_concurrent_posts_give_exactly_one_booking(open_week, live_server, db):
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(lambda n: _post(live_server, n), range(32)))
     statuses = sorted(status for status, _ in results)

@@ -2,12 +2,10 @@
 
 Screenshots go to /tmp/shots/ (booking-*.png).
 """
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/shots")
@@ -19,28 +17,9 @@ def app_config(app_config):
     return app_config
 
 
-@pytest.fixture
-def live_server(app, weekly_hours, frozen_now):
+@pytest.fixture(autouse=True)
+def monday_morning(weekly_hours, frozen_now):
     frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))  # Monday 09:00 MEZ
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def _page(browser, width=1280, lang="de-DE"):

@@ -2,13 +2,11 @@
 
 Screenshots go to /tmp/shots/ (panel-before.png, panel-no-show.png, dashboard.png).
 """
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from reflexion import clock
 
@@ -22,29 +20,6 @@ PASSWORD = "correct horse battery"
 def app_config(app_config):
     app_config.update(SESSION_MINUTES=0.1, NO_ANSWER_MINUTES=0.05)  # 6 s session, 3 s to answer
     return app_config
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def _countdown(page, key):

@@ -5,7 +5,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, select
 
-from reflexion import clock
 from reflexion.booking import codes
 from reflexion.booking.models import Booking, Transition
 
@@ -51,7 +50,7 @@ def test_dashboard_shows_the_coming_days_with_everything_needed_to_call(client_i
     html = _text(client_in.get("/operator/"))
     for needle in ["Erika Muster", "Per Svensson", 'data-copy="erika.muster"', 'data-copy="live:per"',
                    "10:00 MEZ", "Svenska", 'data-paid="yes"', 'data-paid="no"',
-                   f'data-booking="{paid.ref}" data-state="confirmed"', f'data-state-badge="awaiting_payment"',
+                   f'data-booking="{paid.ref}" data-state="confirmed"', 'data-state-badge="awaiting_payment"',
                    f'action="/operator/bookings/{unpaid.id}/mark-paid"', 'src="/static/js/operator.js"']:
         assert needle in html, needle
     assert "Far Future" not in html.split('id="timeline-title"')[1].split('id="unpaid"')[0]

@@ -5,7 +5,7 @@ The slot logic itself lives in :mod:`reflexion.availability.slots`.
 """
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 

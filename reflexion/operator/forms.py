@@ -2,9 +2,16 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TimeField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from reflexion.validators import call_handle_chars, printable_text, single_line, strip_filter
+from reflexion.validators import (
+    call_handle_field,
+    email_field,
+    name_field,
+    printable_text,
+    single_line,
+    strip_filter,
+)
 
 
 class LoginForm(FlaskForm):
@@ -28,25 +35,10 @@ class OperatorBookingForm(FlaskForm):
 
     day = DateField(_l("Date"), validators=[InputRequired(_l("Please enter the date."))])
     start_time = TimeField(_l("Start (practice time)"), validators=[InputRequired(_l("Please enter the start time."))])
-    name = StringField(
-        _l("Client's name"), filters=[strip_filter],
-        validators=[DataRequired(_l("Please enter the client's name.")),
-                    Length(min=2, max=120, message=_l("Please enter between 2 and 120 characters.")),
-                    printable_text, single_line],
-    )
-    email = EmailField(
-        _l("Client's e-mail address"), filters=[strip_filter],
-        validators=[DataRequired(_l("Please enter the client's e-mail address.")),
-                    Length(max=254, message=_l("This e-mail address is too long.")),
-                    Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False),
-                    single_line],
-    )
-    call_handle = StringField(
-        _l("Client's call name"), filters=[strip_filter],
-        validators=[DataRequired(_l("Please enter the name under which the client can be called.")),
-                    Length(min=2, max=64, message=_l("Please enter between 2 and 64 characters.")),
-                    call_handle_chars],
-    )
+    name = name_field(_l("Client's name"), _l("Please enter the client's name."))
+    email = email_field(_l("Client's e-mail address"), _l("Please enter the client's e-mail address."))
+    call_handle = call_handle_field(_l("Client's call name"),
+                                    _l("Please enter the name under which the client can be called."))
     lang = SelectField(_l("Client's language"), choices=[SelectChoice("de", "Deutsch"), SelectChoice("sv", "Svenska")],
                        default="de")
     paid = BooleanField(_l("The fee has been paid"))

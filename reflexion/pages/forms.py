@@ -1,31 +1,16 @@
 """The contact form."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
 
-from reflexion.validators import call_handle_chars, printable_text, single_line, strip_filter
+from reflexion.validators import call_handle_field, email_field, name_field, printable_text, strip_filter
 
 
 class ContactForm(FlaskForm):
-    name = StringField(
-        _l("Your name"), filters=[strip_filter],
-        validators=[DataRequired(_l("Please enter your name.")),
-                    Length(min=2, max=120, message=_l("Please enter between 2 and 120 characters.")),
-                    printable_text, single_line],
-    )
-    email = EmailField(
-        _l("E-mail address"), filters=[strip_filter],
-        validators=[DataRequired(_l("Please enter your e-mail address.")),
-                    Length(max=254, message=_l("This e-mail address is too long.")),
-                    Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False),
-                    single_line],
-    )
-    call_handle = StringField(
-        _l("Your call name (optional)"), filters=[strip_filter],
-        validators=[Optional(), Length(min=2, max=64, message=_l("Please enter between 2 and 64 characters.")),
-                    call_handle_chars],
-    )
+    name = name_field(_l("Your name"), _l("Please enter your name."))
+    email = email_field(_l("E-mail address"), _l("Please enter your e-mail address."))
+    call_handle = call_handle_field(_l("Your call name (optional)"))
     message = TextAreaField(
         _l("Your message"), filters=[strip_filter],
         validators=[DataRequired(_l("Please write a message.")),

@@ -42,3 +42,21 @@ def test_no_open_redirect_through_odd_paths(client):
         response = client.get(path)
         location = response.headers.get("Location", "")
         assert not location.startswith("//") and "evil.example" not in location.split("/")[2:3]
+
+
+def test_rate_limits_answer_429_in_the_visitors_language(app_config, db):
+    """Access-key guessing is limited (10 per minute, counted in Redis) and refused with a localized 429."""
+    from reflexion import create_app
+
+    limited = create_app({**app_config, "RATELIMIT_ENABLED": True})
+    client = limited.test_client()
+    with limited.app_context():
+        from reflexion.redis_conn import get_redis
+
+        get_redis(limited).flushdb()
+    statuses = [client.post("/sv/booking/R-AAAAAA", data={"access_key": "aaaa-bbbb-cccc"}).status_code
+                for _ in range(11)]
+    assert statuses[:10] == [403] * 10
+    assert statuses[10] == 429
+    body = client.post("/sv/booking/R-AAAAAA", data={"access_key": "aaaa-bbbb-cccc"}).get_data(as_text=True)
+    assert "För många försök" in body

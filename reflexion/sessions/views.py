@@ -231,6 +231,7 @@ def answered(booking_id):
 
 
 @bp.route("/<int:booking_id>/verify", methods=["POST"])
+@limiter.limit("20 per minute")  # on top of the lock after five wrong tries per session
 def verify(booking_id):
     booking = _booking(booking_id)
     form = VerifyForm()

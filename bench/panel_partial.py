@@ -166,7 +166,7 @@ def main():
     # Production settings (rate limiting on, its counters in Redis); no NTP check, no internet.
     env = {"REFLEXION_INSTANCE": str(instance), "REDIS_URL": redis.url,
            "SECRET_KEY": "bench", "REFLEXION_NTP_SERVERS": "127.0.0.1",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)])}
+           "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]), **dict(kv.split("=", 1) for kv in os.environ.get("BENCH_ENV", "").split() if kv)}
     flask_cli(env, "db", "upgrade")
     flask_cli(env, "seed", "demo")
     booking = json.loads(flask_cli(env, "bookings", "create", "--start",

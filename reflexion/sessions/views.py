@@ -111,13 +111,6 @@ def _live_row(booking_id: int):
         return connection.execute(_LIVE_QUERY, {"booking_id": booking_id}).first()
 
 
-@limiter.request_filter
-def _polled_panel_is_not_rate_limited() -> bool:
-    """The panel's GET, polled every second by a logged-in operator, has nothing to guess or
-    flood: skip the rate limiter's work on it (the cheapest of its exemptions)."""
-    return request.endpoint == "sessions.panel" and request.method == "GET"
-
-
 @bp.route("/<int:booking_id>")
 def panel(booking_id):
     now = clock.now()

@@ -84,3 +84,38 @@ def test_operator_bookings_at_overlapping_instants_never_both_succeed(app, db):
     assert sorted(outcomes) == ["booked"] + ["taken"] * 5
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Booking.id))) == 1
+
+
+def _book_in_own_process(config, slot_iso, n, barrier):
+    """Run in a separate process: its own app, engine and connections, like a gunicorn worker."""
+    from reflexion import clock, create_app
+    from reflexion.availability.slots import parse_slot_key
+    from reflexion.booking import operations
+    from reflexion.extensions import db
+
+    app = create_app(config)
+    with app.app_context():
+        clock.freeze(NOW)
+        barrier.wait(30)
+        try:
+            operations.book_slot(parse_slot_key(slot_iso), name=f"Client {n}", email=f"p{n}@example.org",
+                                 call_handle=f"proc.{n}", lang="de", accepted_terms=True)
+            db.session.commit()
+            return "booked"
+        except operations.SlotTaken:
+            db.session.rollback()
+            return "taken"
+
+
+def test_separate_processes_racing_for_one_slot_give_one_booking(app, app_config, db, open_week):
+    """Real processes (own engines, as gunicorn workers have) race for one slot: one wins."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(6)
+        with context.Pool(6) as pool:
+            outcomes = pool.starmap(_book_in_own_process, [(app_config, SLOT, n, barrier) for n in range(6)])
+    assert sorted(outcomes) == ["booked"] + ["taken"] * 5
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Booking.id))) == 1

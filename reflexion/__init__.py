@@ -111,6 +111,7 @@ def _register_blueprints(app):
     from reflexion.health import bp as health_bp
     from reflexion.operator.views import bp as operator_bp
     from reflexion.pages.views import bp as pages_bp
+    from reflexion.privacy.views import bp as privacy_bp
     from reflexion.sessions.views import bp as sessions_bp
 
     app.register_blueprint(pages_bp)
@@ -119,6 +120,7 @@ def _register_blueprints(app):
     app.register_blueprint(sessions_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(privacy_bp)
 
 
 def _register_template_helpers(app):

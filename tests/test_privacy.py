@@ -104,3 +104,36 @@ def test_privacy_purge_runs_as_a_periodic_job(app, db, make_booking, frozen_now,
     assert db.session.get(Booking, old.id).name == "—"
     scheduled = ScheduledJobRegistry(queue=Queue("default", connection=get_redis())).get_job_ids()
     assert any(job_id.startswith("periodic-privacy-purge-") for job_id in scheduled)
+
+
+def _operator_client(app, db):
+    from reflexion.operator.auth import create_operator
+
+    create_operator("op@example.org", "correct horse battery")
+    db.session.commit()
+    client = app.test_client()
+    assert client.post("/operator/login", data={"email": "op@example.org",
+                                                "password": "correct horse battery"}).status_code == 303
+    return client
+
+
+def test_operator_panel_exports_and_erases_one_client(app, db, make_booking, frozen_now):
+    frozen_now(NOW)
+    make_booking(NOW - timedelta(days=3), state="completed")
+    live = make_booking(NOW + timedelta(days=3), state="confirmed")
+    assert app.test_client().get("/operator/client-data/").status_code in (302, 303)  # login required
+    client = _operator_client(app, db)
+    page = client.get("/operator/client-data/?email=erika@example.org").get_data(as_text=True)
+    assert "data-client-data" in page and live.ref in page
+    export = client.get("/operator/client-data/export?email=erika@example.org")
+    assert export.mimetype == "application/json" and "attachment" in export.headers["Content-Disposition"]
+    assert len(json.loads(export.data)["bookings"]) == 2
+    refused = client.post("/operator/client-data/erase", data={"email": "erika@example.org"})
+    assert refused.status_code == 303 and live.ref in client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(select(Booking.name).where(Booking.id == live.id)) == "Erika Muster"
+    live.state = "cancelled"
+    db.session.commit()
+    assert client.post("/operator/client-data/erase", data={"email": "erika@example.org"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.scalars(select(Booking.name)).all() == ["—", "—"]
+    assert client.get("/operator/client-data/export?email=not-an-address").status_code == 400

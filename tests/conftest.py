@@ -159,3 +159,19 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def make_app(app_config):
+    """Build another app on the same database and Redis (e.g. with other settings); closed after the test."""
+    built = []
+
+    def make(**overrides):
+        other = create_app({**app_config, **overrides})
+        built.append(other)
+        return other
+
+    yield make
+    for other in built:
+        with other.app_context():
+            _db.engine.dispose()

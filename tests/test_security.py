@@ -16,12 +16,8 @@ def test_pages_carry_a_strict_content_security_policy(client):
     assert " style=" not in html and "hx-on" not in html
 
 
-def test_no_hsts_on_plain_http_but_secure_cookies_and_hsts_behind_https(app_config, redis_server):
-    from reflexion import create_app
-
-    app_config["SESSION_COOKIE_SECURE"] = True
-    app_config["WTF_CSRF_ENABLED"] = True
-    secure = create_app(app_config)
+def test_no_hsts_on_plain_http_but_secure_cookies_and_hsts_behind_https(make_app):
+    secure = make_app(SESSION_COOKIE_SECURE=True, WTF_CSRF_ENABLED=True)
     client = secure.test_client()
     response = client.get("/de/contact", base_url="https://reflexion.example")
     assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
@@ -44,11 +40,9 @@ def test_no_open_redirect_through_odd_paths(client):
         assert not location.startswith("//") and "evil.example" not in location.split("/")[2:3]
 
 
-def test_rate_limits_answer_429_in_the_visitors_language(app_config, db):
+def test_rate_limits_answer_429_in_the_visitors_language(make_app, db):
     """Access-key guessing is limited (10 per minute, counted in Redis) and refused with a localized 429."""
-    from reflexion import create_app
-
-    limited = create_app({**app_config, "RATELIMIT_ENABLED": True})
+    limited = make_app(RATELIMIT_ENABLED=True)
     client = limited.test_client()
     with limited.app_context():
         from reflexion.redis_conn import get_redis

@@ -222,3 +222,29 @@ def test_stale_scheduler_locks_of_dead_processes_are_freed(app):
     assert reclaim_stale_scheduler_locks(redis, ALL_QUEUES) == ["timers"]
     assert redis.get("rq:scheduler-lock:timers") is None
     assert redis.get("rq:scheduler-lock:default") and redis.get("rq:scheduler-lock:mail")
+
+
+def test_worker_start_restores_timers_and_reminders_that_redis_lost(app, db, make_booking, frozen_now):
+    """Redis restarted empty: the worker puts every live booking's timers (and a missed reminder) back."""
+    from datetime import datetime, timedelta, timezone
+
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    from reflexion.jobs.reconcile import restore_timers
+    from reflexion.redis_conn import get_redis
+
+    now = frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))
+    confirmed = make_booking(now + timedelta(hours=10), state="confirmed")  # reminder (24 h before) missed
+    unpaid = make_booking(now + timedelta(days=3))
+    make_booking(now - timedelta(days=1), state="completed")
+    get_redis().flushdb()
+    assert restore_timers() == 2
+    connection = get_redis()
+    timers = set(ScheduledJobRegistry(queue=Queue("timers", connection=connection)).get_job_ids())
+    assert {f"booking-{confirmed.id}-start", f"booking-{confirmed.id}-no-answer", f"booking-{confirmed.id}-end",
+            f"booking-{unpaid.id}-payment"} <= timers
+    reminders = [j for q in ("timers", "default", "mail")
+                 for j in ScheduledJobRegistry(queue=Queue(q, connection=connection)).get_job_ids()
+                 if j.endswith("reminder")]
+    assert reminders == [f"booking-{confirmed.id}-reminder"]

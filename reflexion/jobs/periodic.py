@@ -70,6 +70,9 @@ def start(app):
     """At worker start: catch up on everything overdue, then start the periodic jobs."""
     with app.app_context():
         run_reconcile()
+        from reflexion.jobs.reconcile import restore_timers
+
+        restore_timers()
         # A fresh chain: whatever an earlier worker left pending stops as a duplicate.
         schedule_next(RECONCILE, reconcile_job, app.config["RECONCILE_SECONDS"])
         schedule_next(PRIVACY_PURGE, privacy_purge_job, 60)

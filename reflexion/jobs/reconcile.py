@@ -5,6 +5,7 @@ restart never leaves a session open past its end. Transitions are recorded at th
 deadline instants, not at the (late) time of this sweep.
 """
 import logging
+from datetime import timedelta
 
 from sqlalchemy import or_, select
 
@@ -50,3 +51,33 @@ def reconcile(now=None) -> int:
     if written:
         log.info("reconcile applied %d overdue transition(s)", written)
     return written
+
+
+def restore_timers(now=None) -> int:
+    """Put back the deadline timers and reminders of every live booking; return how many bookings.
+
+    Run at worker start: Redis may have restarted without its data. Scheduling is idempotent
+    (a job id is per booking and purpose), so timers that still exist are only moved onto
+    the same instant. The caller needs no commit: nothing in the database changes.
+    """
+    from reflexion.booking.states import LIVE_STATES
+    from reflexion.jobs import timers
+    from reflexion.mail import messages, tasks
+    from reflexion.mail.models import OutgoingEmail
+    from reflexion.sessions.deadlines import reminder_time
+
+    now = now or clock.now()
+    live = db.session.scalars(
+        select(Booking).where(Booking.state.in_([s.value for s in LIVE_STATES]), Booking.end_at > now)
+    ).all()
+    reminded = set(db.session.scalars(
+        select(OutgoingEmail.booking_id).where(OutgoingEmail.kind == messages.REMINDER)))
+    for booking in live:
+        timers.schedule_deadlines(booking)
+        if booking.state == State.CONFIRMED.value and booking.id not in reminded and booking.start_at > now:
+            # A reminder missed while no worker ran is sent now, as long as the session is ahead.
+            when = max(reminder_time(booking), now + timedelta(seconds=5))
+            tasks.schedule_reminder(booking.id, when.isoformat())
+    if live:
+        log.info("restored the timers of %d live booking(s)", len(live))
+    return len(live)

@@ -38,10 +38,11 @@ def main():
     try:
         children.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", env.get("WEB_WORKERS", "2"),
-             "--threads", "4", "--access-logfile", "-", "--access-logformat", '%(m)s %(U)s %(s)s %(L)ss',
-             "wsgi:app"], env=env, preexec_fn=die_with_parent))
+             "--threads", "4", "--graceful-timeout", "5", "--access-logfile", "-",
+             "--access-logformat", '%(m)s %(U)s %(s)s %(L)ss', "wsgi:app"],
+            env=env, preexec_fn=die_with_parent, start_new_session=True))
         children.append(subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], env=env,
-                                         preexec_fn=die_with_parent))
+                                         preexec_fn=die_with_parent, start_new_session=True))
         print(f"* Reflexion on http://{host}:{port}/  (operator panel: /operator/)", flush=True)
         if demo.exists():
             email, password = demo.read_text().split()[:2]
@@ -55,34 +56,44 @@ def main():
 
 
 def _wait(children):
+    """Return on Ctrl-C, SIGTERM or SIGHUP, or as soon as one child exits."""
     stop = {"now": False}
 
     def handler(signum, frame):
         stop["now"] = True
 
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        while not stop["now"]:
-            for child in children:
-                if child.poll() is not None:
-                    print(f"* a process exited with code {child.returncode}; stopping", flush=True)
-                    return
-            time.sleep(0.3)
-    except KeyboardInterrupt:
-        pass
+    # Set explicitly: a shell without job control starts background jobs with SIGINT ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
+    while not stop["now"]:
+        for child in children:
+            if child.poll() is not None:
+                print(f"* a process exited with code {child.returncode}; stopping", flush=True)
+                return
+        time.sleep(0.3)
+    print("* stopping", flush=True)
 
 
 def _stop(children):
+    """Stop each child with its whole process group (gunicorn's and RQ's forked workers too)."""
     for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+        _signal_group(child, signal.SIGTERM)
     deadline = time.monotonic() + 10
     for child in children:
         try:
             child.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+            pass
+    for child in children:  # whatever is left of a group, however it got stuck
+        _signal_group(child, signal.SIGKILL)
+        child.wait()
+
+
+def _signal_group(child, signum):
+    try:
+        os.killpg(child.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 if __name__ == "__main__":

@@ -30,12 +30,17 @@ def temp_instance(prefix="reflexion-bench-"):
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
-def start_gunicorn(env, port, app="wsgi:app", workers=2, threads=4):
-    """Serve ``app`` with gunicorn on loopback; return the process once it answers."""
+def start_gunicorn(env, port, app="wsgi:app", workers=2, threads=4, extra_args=(), log_path=None):
+    """Serve ``app`` with gunicorn on loopback; return the process once ``/healthz`` answers.
+
+    Output goes to ``log_path`` when given (else errors are kept for the failure message).
+    """
+    log = open(log_path, "wb") if log_path else subprocess.PIPE
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        [sys.executable, "-m", "gunicorn", *extra_args, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--threads", str(threads), "--log-level", "warning", app],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL if not log_path else log,
+        stderr=subprocess.STDOUT if log_path else subprocess.PIPE,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -44,7 +49,8 @@ def start_gunicorn(env, port, app="wsgi:app", workers=2, threads=4):
             return process
         except Exception:
             if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode())
+                detail = Path(log_path).read_text(errors="replace") if log_path else process.stderr.read().decode()
+                raise RuntimeError(detail)
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("gunicorn did not start")

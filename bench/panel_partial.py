@@ -30,6 +30,7 @@ import urllib.request
 from multiprocessing import Pool
 from pathlib import Path
 
+import _common as common
 from _common import ROOT, free_port, percentile, stop, temp_instance
 
 from reflexion.redis_conn import PrivateRedis
@@ -105,24 +106,9 @@ def start_gunicorn(env, port, log_path, app, workers, threads):
     """
     config = Path(log_path).with_name("bench_gunicorn.conf.py")
     config.write_text("# bench/panel_partial.py: settings on the command line\n")
-    log = open(log_path, "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(config), "--bind", f"127.0.0.1:{port}",
-         "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads), "--keep-alive", "5",
-         "--log-level", "warning", app],
-        cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return process
-        except Exception:
-            if process.poll() is not None:
-                raise RuntimeError(Path(log_path).read_text(errors="replace"))
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
+    return common.start_gunicorn(
+        env, port, app=app, workers=workers, threads=threads, log_path=log_path,
+        extra_args=("--config", str(config), "--worker-class", "gthread", "--keep-alive", "5"))
 
 
 def server_cpu_seconds(master_pid: int) -> float:

@@ -57,17 +57,22 @@ def add_rule():
     return redirect(url_for(".week"), code=303)
 
 
-@bp.route("/weekly/<int:rule_id>/delete", methods=["POST"])
-def delete_rule(rule_id):
-    rule = db.session.get(WeeklyRule, rule_id)
-    if rule is None:
+def _remove(model, row_id, message):
+    """Delete one weekly rule or exception (CSRF-checked) and go back to the editor."""
+    row = db.session.get(model, row_id)
+    if row is None:
         abort(404)
     if not ActionForm().validate():
         abort(400)
-    db.session.delete(rule)
+    db.session.delete(row)
     db.session.commit()
-    flash(_("Opening hours removed. Bookings already made stay as they are."), "success")
+    flash(message, "success")
     return redirect(url_for(".week"), code=303)
+
+
+@bp.route("/weekly/<int:rule_id>/delete", methods=["POST"])
+def delete_rule(rule_id):
+    return _remove(WeeklyRule, rule_id, _("Opening hours removed. Bookings already made stay as they are."))
 
 
 @bp.route("/exceptions", methods=["POST"])
@@ -88,12 +93,4 @@ def add_exception():
 
 @bp.route("/exceptions/<int:exception_id>/delete", methods=["POST"])
 def delete_exception(exception_id):
-    exception = db.session.get(AvailabilityException, exception_id)
-    if exception is None:
-        abort(404)
-    if not ActionForm().validate():
-        abort(400)
-    db.session.delete(exception)
-    db.session.commit()
-    flash(_("Exception removed."), "success")
-    return redirect(url_for(".week"), code=303)
+    return _remove(AvailabilityException, exception_id, _("Exception removed."))

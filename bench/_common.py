@@ -37,7 +37,7 @@ def start_gunicorn(env, port, app="wsgi:app", workers=2, threads=4, extra_args=(
     """
     log = open(log_path, "wb") if log_path else subprocess.PIPE
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *extra_args, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        [sys.executable, "-m", "gunicorn", "--no-control-socket", *extra_args, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--threads", str(threads), "--log-level", "warning", app],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL if not log_path else log,
         stderr=subprocess.STDOUT if log_path else subprocess.PIPE,

@@ -37,7 +37,7 @@ def main():
     children = []
     try:
         children.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", env.get("WEB_WORKERS", "2"),
+            [sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind", f"{host}:{port}", "--workers", env.get("WEB_WORKERS", "2"),
              "--threads", "4", "--graceful-timeout", "5", "--access-logfile", "-",
              "--access-logformat", '%(m)s %(U)s %(s)s %(L)ss', "wsgi:app"],
             env=env, preexec_fn=die_with_parent, start_new_session=True))

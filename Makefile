@@ -14,8 +14,7 @@ python-check:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { echo "make: Reflexion needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>&1)"; exit 1; }
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "make: $(PYTHON) has no venv/ensurepip module: install it (Debian/Ubuntu: apt-get install python3-venv)"; exit 1; }
 
-$(STAMP): pyproject.toml
-	@$(MAKE) --no-print-directory python-check
+$(STAMP): pyproject.toml | python-check
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

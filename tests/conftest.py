@@ -1,6 +1,5 @@
 """Shared fixtures: a private Redis for the session, a fresh database and app per test."""
 import os
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,14 +22,13 @@ def pytest_configure(config):
     days = config.getoption("--clock-shift-days")
     if not days:
         return
-    import time_machine
+    from timeshift.sitecustomize import move_clock
 
     seconds = days * 86400
     os.environ["REFLEXION_TEST_CLOCK_SHIFT"] = str(seconds)
     timeshift = str(Path(__file__).parent / "timeshift")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [timeshift, os.environ.get("PYTHONPATH")]))
-    config._reflexion_travel = time_machine.travel(time.time() + seconds, tick=True)
-    config._reflexion_travel.start()
+    config._reflexion_travel = move_clock(seconds)
 
 
 def pytest_report_header(config):

@@ -6,10 +6,18 @@ all live on the same shifted day as the test itself. Monotonic clocks and sleeps
 """
 import os
 
-_shift = os.environ.get("REFLEXION_TEST_CLOCK_SHIFT")
-if _shift:
+
+def move_clock(seconds: float):
+    """Shift ``time.time()``, ``datetime.now()`` … by ``seconds`` from now on; return the traveller."""
     import time
 
     import time_machine
 
-    time_machine.travel(time.time() + float(_shift), tick=True).start()
+    traveller = time_machine.travel(time.time() + seconds, tick=True)
+    traveller.start()
+    time.time()  # time-machine starts ticking at the first read: read now, or the clock lags behind
+    return traveller
+
+
+if os.environ.get("REFLEXION_TEST_CLOCK_SHIFT"):
+    move_clock(float(os.environ["REFLEXION_TEST_CLOCK_SHIFT"]))

@@ -80,6 +80,8 @@ def load_settings(overrides=None):
         "NTP_MAX_DELAY_SECONDS": float(_env("REFLEXION_NTP_MAX_DELAY", "1.0")),
         "CLOCK_CHECK_MINUTES": float(_env("REFLEXION_CLOCK_CHECK_MINUTES", "15")),
         "RECONCILE_SECONDS": float(_env("REFLEXION_RECONCILE_SECONDS", "30")),
+        # The worker refreshes its heartbeat this often; /healthz fails after three missed beats
+        "WORKER_HEARTBEAT_SECONDS": float(_env("REFLEXION_WORKER_HEARTBEAT", "2")),
         # Mail: without MAIL_SERVER, messages are written to instance/outbox/
         "MAIL_SERVER": _env("MAIL_SERVER"),
         "MAIL_PORT": int(_env("MAIL_PORT", "25")),

@@ -5,6 +5,7 @@ app with :func:`reflexion.jobs.queue.job_app`); ``rq worker -w reflexion.jobs.wo
 adds the start-up catch-up that ``flask worker`` does.
 """
 import logging
+import math
 import os
 import socket
 
@@ -14,6 +15,8 @@ from flask.cli import with_appcontext
 from rq import Worker
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
+from reflexion import clock
+from reflexion.jobs import heartbeat
 from reflexion.jobs.queue import ALL_QUEUES, get_queue, job_app, use_job_app
 from reflexion.redis_conn import get_redis
 
@@ -67,11 +70,47 @@ def reclaim_stale_scheduler_locks(connection, queue_names) -> list[str]:
 
 
 class ReflexionWorker(Worker):
-    """An RQ worker that catches up on overdue deadlines before it takes jobs."""
+    """An RQ worker that catches up on overdue deadlines before it takes jobs.
+
+    Its loop wakes at least every ``WORKER_HEARTBEAT_SECONDS`` (a short dequeue timeout) and
+    then refreshes the heartbeat /healthz judges it by.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._beat_every = float(job_app().config.get("WORKER_HEARTBEAT_SECONDS", 2))
+        # RQ blocks in BLPOP for worker_ttl - 15 s, and beats every job_monitoring_interval
+        # while a job runs: make both the heartbeat interval.
+        every = max(1, math.ceil(self._beat_every))
+        kwargs.setdefault("worker_ttl", 15 + every)
+        kwargs.setdefault("job_monitoring_interval", every)
+        super().__init__(*args, **kwargs)
+        self._main_pid = None
 
     def work(self, *args, **kwargs):
+        self._main_pid = os.getpid()
         on_worker_start(job_app())
-        return super().work(*args, **kwargs)
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            try:
+                heartbeat.forget(self.connection, self.name)
+            except Exception:  # noqa: BLE001 - Redis away: the entry ages out
+                pass
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        super().heartbeat(timeout, pipeline)
+        if pipeline is None:
+            self._tick()
+
+    def maintain_heartbeats(self, job):
+        super().maintain_heartbeats(job)
+        self._tick()
+
+    def _tick(self):
+        """In the main worker process: refresh our heartbeat."""
+        if os.getpid() != self._main_pid:
+            return
+        heartbeat.beat(self.connection, self.name, clock.now())
 
 
 @click.command("worker")

@@ -34,6 +34,9 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     htmx.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app))
+    from reflexion.redis_conn import redis_timeouts
+
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_timeouts(app.config))
     limiter.init_app(app)
     # Limits are declared only on the routes that need them, and each decorated route checks
     # its own. With no default or application-wide limits, the limiter's app-wide hook has

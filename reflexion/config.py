@@ -44,6 +44,8 @@ def load_settings(overrides=None):
         "INSTANCE_DIR": str(instance),
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'reflexion.sqlite3'}"),
         "REDIS_URL": _env("REDIS_URL"),
+        # Socket and connect timeout of the web side's Redis clients (app and rate limits)
+        "REDIS_TIMEOUT_SECONDS": float(_env("REFLEXION_REDIS_TIMEOUT", "1.0")),
         "PORT": int(_env("PORT", "5000")),
         # The practice
         "BRAND": _env("REFLEXION_BRAND", "Internet Reflexion®"),

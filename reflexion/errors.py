@@ -3,6 +3,8 @@ import logging
 
 from flask import g, render_template, request
 from flask_wtf.csrf import CSRFError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from reflexion.extensions import db
@@ -22,6 +24,17 @@ def register_error_handlers(app):
     def csrf_error(error):
         _ensure_language()
         return render_template("errors/error.html", code=400, kind="csrf"), 400
+
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    def redis_unavailable(error):
+        """A page that cannot do without Redis says so at once (the client times out fast)."""
+        log.warning("Redis unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
+        db.session.rollback()
+        _ensure_language()
+        response = app.make_response((render_template("errors/error.html", code=503, kind=None), 503))
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error):

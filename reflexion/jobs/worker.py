@@ -12,13 +12,13 @@ import socket
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from rq import Worker
+from rq import Queue, Worker
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
 from reflexion import clock
 from reflexion.jobs import heartbeat
-from reflexion.jobs.queue import ALL_QUEUES, get_queue, job_app, use_job_app
-from reflexion.redis_conn import get_redis
+from reflexion.jobs.queue import ALL_QUEUES, job_app, use_job_app
+from reflexion.redis_conn import get_redis, worker_redis
 
 log = logging.getLogger(__name__)
 
@@ -120,5 +120,6 @@ def worker_command(burst):
     """Run the RQ worker (with scheduler) for the timer, default and mail queues."""
     app = current_app._get_current_object()
     use_job_app(app)
-    queues = [get_queue(name) for name in ALL_QUEUES]
-    ReflexionWorker(queues, connection=get_redis()).work(with_scheduler=True, burst=burst, logging_level="INFO")
+    connection = worker_redis()
+    queues = [Queue(name, connection=connection) for name in ALL_QUEUES]
+    ReflexionWorker(queues, connection=connection).work(with_scheduler=True, burst=burst, logging_level="INFO")

@@ -12,6 +12,8 @@ import socket
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Worker
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
@@ -69,12 +71,22 @@ def reclaim_stale_scheduler_locks(connection, queue_names) -> list[str]:
     return freed
 
 
+#: Set by a worker after its catch-up; gone means Redis lost its data (restart without persistence).
+CAUGHT_UP_KEY = "reflexion:caught-up"
+
+
 class ReflexionWorker(Worker):
     """An RQ worker that catches up on overdue deadlines before it takes jobs.
 
     Its loop wakes at least every ``WORKER_HEARTBEAT_SECONDS`` (a short dequeue timeout) and
-    then refreshes the heartbeat /healthz judges it by.
+    then refreshes the heartbeat /healthz judges it by. It also heals what a lost Redis
+    breaks: RQ restarts a dead scheduler child only every ten minutes and never re-creates the
+    timers and periodic jobs that an empty Redis forgot; this worker does both on the next
+    tick once Redis answers again.
     """
+
+    #: RQ waits up to 60 s between reconnection attempts; deadlines need Redis back at once.
+    max_connection_wait_time = 1.0
 
     def __init__(self, *args, **kwargs):
         self._beat_every = float(job_app().config.get("WORKER_HEARTBEAT_SECONDS", 2))
@@ -89,6 +101,7 @@ class ReflexionWorker(Worker):
     def work(self, *args, **kwargs):
         self._main_pid = os.getpid()
         on_worker_start(job_app())
+        self.connection.set(CAUGHT_UP_KEY, self.name)
         try:
             return super().work(*args, **kwargs)
         finally:
@@ -107,10 +120,38 @@ class ReflexionWorker(Worker):
         self._tick()
 
     def _tick(self):
-        """In the main worker process: refresh our heartbeat."""
+        """In the main worker process: refresh our heartbeat, heal after a lost Redis."""
         if os.getpid() != self._main_pid:
             return
         heartbeat.beat(self.connection, self.name, clock.now())
+        scheduler_died = self._scheduler_died()
+        redis_was_emptied = not self.connection.exists(CAUGHT_UP_KEY)
+        if scheduler_died or redis_was_emptied:
+            log.warning("worker: %s; catching up on overdue deadlines",
+                        "Redis lost its data" if redis_was_emptied else "the scheduler had died")
+            try:
+                # Apply what fell due meanwhile (recorded at the deadlines), re-create the timers
+                # and periodic jobs an empty Redis forgot, free the dead scheduler's locks.
+                on_worker_start(job_app())
+            except RedisTimeoutError as exc:  # RQ quits on a timeout but retries a lost connection
+                raise RedisConnectionError(str(exc)) from exc
+            except RedisConnectionError:
+                raise
+            except Exception:  # noqa: BLE001 - e.g. the database is away: try again next tick
+                log.exception("worker: catch-up failed; trying again")
+                return
+            self.connection.set(CAUGHT_UP_KEY, self.name)
+        if scheduler_died:
+            self.scheduler.acquire_locks(auto_start=True)
+            process = self.scheduler._process
+            if process is not None and process.is_alive():
+                log.warning("worker: scheduler restarted (pid %s)", process.pid)
+            else:  # another worker schedules; RQ's maintenance tries again later
+                self.scheduler._process = None
+
+    def _scheduler_died(self) -> bool:
+        process = self.scheduler._process if self.scheduler is not None else None
+        return process is not None and not process.is_alive()
 
 
 @click.command("worker")

@@ -56,6 +56,9 @@ def load_settings(overrides=None):
         "CONTACT_EMAIL": _env("REFLEXION_CONTACT_EMAIL", "kontakt@internet-reflexion.example"),
         "CONTACT_PHONE": _env("REFLEXION_CONTACT_PHONE", "+49 30 1234567"),
         "PUBLIC_URL": _env("REFLEXION_PUBLIC_URL", "http://localhost:5000"),
+        # Host names requests may carry (Flask refuses others with 400); with a public URL set,
+        # its host plus localhost and 127.0.0.1 (monitoring) unless listed here
+        "TRUSTED_HOSTS": _list("REFLEXION_TRUSTED_HOSTS", ()) or None,
         # Sessions and booking rules
         "SESSION_MINUTES": float(_env("REFLEXION_SESSION_MINUTES", "45")),
         "NO_ANSWER_MINUTES": float(_env("REFLEXION_NO_ANSWER_MINUTES", "15")),
@@ -125,9 +128,20 @@ def load_settings(overrides=None):
     }
     if overrides:
         settings.update(overrides)
+    public_url_given = _env("REFLEXION_PUBLIC_URL") is not None or "PUBLIC_URL" in (overrides or {})
+    if settings["TRUSTED_HOSTS"] is None and public_url_given:
+        settings["TRUSTED_HOSTS"] = trusted_hosts_for(settings["PUBLIC_URL"])
     if not settings["SECRET_KEY"]:
         settings["SECRET_KEY"] = _persistent_secret(Path(settings["INSTANCE_DIR"]))
     return settings
+
+
+def trusted_hosts_for(public_url: str) -> list[str]:
+    """The public URL's host, and the loopback names local monitoring uses."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(public_url).hostname
+    return [name for name in (host, "localhost", "127.0.0.1") if name]
 
 
 def _persistent_secret(instance):

@@ -41,6 +41,8 @@ def register_error_handlers(app):
         _ensure_language()
         if request.path.startswith("/static/") or request.path == "/healthz":
             return error
+        if _request_ctx_url_adapter() is None:  # an untrusted Host header: nothing to build links with
+            return error
         code = error.code or 500
         response = app.make_response((render_template("errors/error.html", code=code, kind=None), code))
         if code == 405 and error.valid_methods:
@@ -55,3 +57,10 @@ def register_error_handlers(app):
         db.session.rollback()
         _ensure_language()
         return render_template("errors/error.html", code=500, kind=None), 500
+
+
+def _request_ctx_url_adapter():
+    from flask import globals as flask_globals
+
+    ctx = flask_globals.request_ctx._get_current_object() if flask_globals.request_ctx else None
+    return getattr(ctx, "url_adapter", None)

@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 15})
     _configure_logging(app)
+    _trust_proxies(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -62,6 +63,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _trust_proxies(app):
+    """Behind ``PROXY_HOPS`` reverse proxies, take the client address and scheme from
+    ``X-Forwarded-For``/``-Proto`` exactly that many hops deep (what a client sends itself is
+    further left and ignored), so rate limits count per real client, not per proxy."""
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _default_redis_url(app) -> str:

@@ -105,6 +105,8 @@ def load_settings(overrides=None):
         "CALENDAR_REFRESH_MINUTES": int(_env("REFLEXION_CALENDAR_REFRESH_MINUTES", "15")),
         "CALENDAR_ALARM_MINUTES": int(_env("REFLEXION_CALENDAR_ALARM_MINUTES", "30")),
         # Web
+        # Reverse proxies in front of the app that add X-Forwarded-For/-Proto (0: none, direct)
+        "PROXY_HOPS": int(_env("REFLEXION_PROXY_HOPS", "0")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure cookies whenever the site is served over HTTPS (production behind a TLS proxy)

@@ -36,7 +36,9 @@ _register_nested()
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+# Per source address, counting failed attempts only: an attacker slows down only itself, and
+# the operator's correct password from another address is never refused for its failures.
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"], deduct_when=lambda response: response.status_code >= 400)
 def login():
     form = LoginForm()
     if request.method == "POST":

@@ -20,12 +20,15 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(config_module.load_settings(config))
-    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    from reflexion.files import private_folder, touch_private
+
+    private_folder(app.config["INSTANCE_DIR"])
     app.instance_path = app.config["INSTANCE_DIR"]
     if not app.config.get("REDIS_URL"):
         app.config["REDIS_URL"] = _default_redis_url(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 15})
+        _private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"], touch_private)
     _configure_logging(app)
     _trust_proxies(app)
 
@@ -63,6 +66,18 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _private_sqlite_file(uri, touch_private):
+    """Create the SQLite file 0600 before SQLite does (with the umask's 0644); its journal
+    and WAL files take the database file's permissions."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(uri).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+        if path.parent.is_dir():
+            touch_private(path)
 
 
 def _trust_proxies(app):

@@ -148,9 +148,12 @@ def trusted_hosts_for(public_url: str) -> list[str]:
 
 def _persistent_secret(instance):
     """Keep a generated secret in the instance folder so sessions survive a restart."""
-    instance.mkdir(parents=True, exist_ok=True)
+    from reflexion.files import private_folder, write_private
+
+    private_folder(instance)
     path = instance / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+    try:  # created 0600 (never readable by others, not even briefly); two starters: one wins
+        write_private(path, secrets.token_urlsafe(48).encode(), exclusive=True)
+    except FileExistsError:
+        pass
     return path.read_text().strip()

@@ -115,7 +115,9 @@ class PrivateRedis:
 
     def __init__(self, folder):
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        from reflexion.files import private_folder
+
+        self.folder = private_folder(self.folder)
         self.socket_path = self.folder / "redis.sock"
         self.process = None
 

@@ -18,6 +18,8 @@ from reflexion.redis_conn import PrivateRedis
 def main():
     from flask_migrate import upgrade
 
+    os.umask(0o077)  # the children inherit it
+
     from reflexion import create_app
     from reflexion.seed import seed_if_empty
 

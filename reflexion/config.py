@@ -118,7 +118,8 @@ def load_settings(overrides=None):
         # The lifetime counts from login (or the last change of the session), not from the last
         # request: the operator panel polls every second and must not re-sign the cookie each time.
         "SESSION_REFRESH_EACH_REQUEST": False,
-        "WTF_CSRF_TIME_LIMIT": None,
+        # CSRF tokens live as long as a session may (not for ever)
+        "WTF_CSRF_TIME_LIMIT": int(_env("REFLEXION_OPERATOR_SESSION_SECONDS", str(8 * 3600))),
         "RATELIMIT_ENABLED": _bool("REFLEXION_RATELIMIT", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

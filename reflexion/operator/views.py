@@ -49,7 +49,9 @@ def login():
                 target = safe_next(request.args.get("next")) or url_for(".dashboard")
                 session.clear()
                 login_user(operator)
-                session.permanent = True
+                # A browser-session cookie: closing the browser ends it. The hard limit from
+                # login is kept server-side (session_expired), the signature's age limit too.
+                session.permanent = False
                 start_operator_session()
                 return redirect(target, code=303)
             form.password.errors.append(_("E-mail address or password is wrong."))

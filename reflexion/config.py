@@ -104,6 +104,8 @@ def load_settings(overrides=None):
         "CALENDAR_FEED_TOKEN": _env("REFLEXION_CALENDAR_FEED_TOKEN"),
         "CALENDAR_REFRESH_MINUTES": int(_env("REFLEXION_CALENDAR_REFRESH_MINUTES", "15")),
         "CALENDAR_ALARM_MINUTES": int(_env("REFLEXION_CALENDAR_ALARM_MINUTES", "30")),
+        # Demo mode (make run's default): seed a demo operator on an empty database
+        "DEMO_MODE": _bool("REFLEXION_DEMO"),
         # Web
         # Reverse proxies in front of the app that add X-Forwarded-For/-Proto (0: none, direct)
         "PROXY_HOPS": int(_env("REFLEXION_PROXY_HOPS", "0")),

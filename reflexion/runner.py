@@ -19,9 +19,10 @@ def main():
     from flask_migrate import upgrade
 
     os.umask(0o077)  # the children inherit it
+    os.environ.setdefault("REFLEXION_DEMO", "1")  # make run is the demo; REFLEXION_DEMO=0 turns it off
 
     from reflexion import create_app
-    from reflexion.seed import seed_if_empty
+    from reflexion.seed import DEMO_EMAIL, seed_if_empty
 
     app = create_app()
     instance = Path(app.config["INSTANCE_DIR"])
@@ -33,7 +34,10 @@ def main():
         print(f"* private Redis on {redis.url}", flush=True)
     with app.app_context():
         upgrade()
-        seed_if_empty()
+        demo_password = seed_if_empty()
+        from reflexion.operator.models import Operator
+
+        has_operator = app.extensions["sqlalchemy"].session.query(Operator.id).first() is not None
     demo = instance / "demo-operator.txt"
     port = env.get("PORT", "5000")
     host = env.get("HOST", "127.0.0.1")
@@ -49,9 +53,12 @@ def main():
             if child.process is None:
                 child.start()
         print(f"* Reflexion on http://{host}:{port}/  (operator panel: /operator/)", flush=True)
-        if demo.exists():
-            email, password = demo.read_text().split()[:2]
-            print(f"* demo operator login: {email} / {password}", flush=True)
+        if demo_password:  # printed once, when it is made
+            print(f"* demo operator login: {DEMO_EMAIL} / {demo_password}  (kept in {demo})", flush=True)
+        elif app.config["DEMO_MODE"] and demo.exists():
+            print(f"* demo operator login: {DEMO_EMAIL}, password in {demo}", flush=True)
+        elif not has_operator:
+            print("* no operator yet: flask --app wsgi operator create --email you@example.org", flush=True)
         print("* Ctrl-C stops everything", flush=True)
         supervise(children)
     finally:

@@ -20,13 +20,17 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(config_module.load_settings(config))
-    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    from reflexion.files import private_folder, touch_private
+
+    private_folder(app.config["INSTANCE_DIR"])
     app.instance_path = app.config["INSTANCE_DIR"]
     if not app.config.get("REDIS_URL"):
         app.config["REDIS_URL"] = _default_redis_url(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 15})
+        _private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"], touch_private)
     _configure_logging(app)
+    _trust_proxies(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -34,6 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     htmx.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app))
+    from reflexion.redis_conn import redis_timeouts
+
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_timeouts(app.config))
     limiter.init_app(app)
     # Limits are declared only on the routes that need them, and each decorated route checks
     # its own. With no default or application-wide limits, the limiter's app-wide hook has
@@ -59,6 +66,29 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _private_sqlite_file(uri, touch_private):
+    """Create the SQLite file 0600 before SQLite does (with the umask's 0644); its journal
+    and WAL files take the database file's permissions."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(uri).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+        if path.parent.is_dir():
+            touch_private(path)
+
+
+def _trust_proxies(app):
+    """Behind ``PROXY_HOPS`` reverse proxies, take the client address and scheme from
+    ``X-Forwarded-For``/``-Proto`` exactly that many hops deep (what a client sends itself is
+    further left and ignored), so rate limits count per real client, not per proxy."""
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _default_redis_url(app) -> str:

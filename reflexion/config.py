@@ -45,6 +45,8 @@ def load_settings(overrides=None):
         "INSTANCE_DIR": str(instance),
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'reflexion.sqlite3'}"),
         "REDIS_URL": _env("REDIS_URL"),
+        # Socket and connect timeout of the web side's Redis clients (app and rate limits)
+        "REDIS_TIMEOUT_SECONDS": float(_env("REFLEXION_REDIS_TIMEOUT", "1.0")),
         "PORT": port,
         # The practice
         "BRAND": _env("REFLEXION_BRAND", "Internet Reflexion®"),
@@ -55,6 +57,9 @@ def load_settings(overrides=None):
         "CONTACT_EMAIL": _env("REFLEXION_CONTACT_EMAIL", "kontakt@internet-reflexion.example"),
         "CONTACT_PHONE": _env("REFLEXION_CONTACT_PHONE", "+49 30 1234567"),
         "PUBLIC_URL": _env("REFLEXION_PUBLIC_URL", f"http://localhost:{port}"),
+        # Host names requests may carry (Flask refuses others with 400); with a public URL set,
+        # its host plus localhost and 127.0.0.1 (monitoring) unless listed here
+        "TRUSTED_HOSTS": _list("REFLEXION_TRUSTED_HOSTS", ()) or None,
         # Sessions and booking rules
         "SESSION_MINUTES": float(_env("REFLEXION_SESSION_MINUTES", "45")),
         "NO_ANSWER_MINUTES": float(_env("REFLEXION_NO_ANSWER_MINUTES", "15")),
@@ -81,6 +86,8 @@ def load_settings(overrides=None):
         "NTP_MAX_DELAY_SECONDS": float(_env("REFLEXION_NTP_MAX_DELAY", "1.0")),
         "CLOCK_CHECK_MINUTES": float(_env("REFLEXION_CLOCK_CHECK_MINUTES", "15")),
         "RECONCILE_SECONDS": float(_env("REFLEXION_RECONCILE_SECONDS", "30")),
+        # The worker refreshes its heartbeat this often; /healthz fails after three missed beats
+        "WORKER_HEARTBEAT_SECONDS": float(_env("REFLEXION_WORKER_HEARTBEAT", "2")),
         # Mail: without MAIL_SERVER, messages are written to instance/outbox/
         "MAIL_SERVER": _env("MAIL_SERVER"),
         "MAIL_PORT": int(_env("MAIL_PORT", "25")),
@@ -98,7 +105,11 @@ def load_settings(overrides=None):
         "CALENDAR_FEED_TOKEN": _env("REFLEXION_CALENDAR_FEED_TOKEN"),
         "CALENDAR_REFRESH_MINUTES": int(_env("REFLEXION_CALENDAR_REFRESH_MINUTES", "15")),
         "CALENDAR_ALARM_MINUTES": int(_env("REFLEXION_CALENDAR_ALARM_MINUTES", "30")),
+        # Demo mode (make run's default): seed a demo operator on an empty database
+        "DEMO_MODE": _bool("REFLEXION_DEMO"),
         # Web
+        # Reverse proxies in front of the app that add X-Forwarded-For/-Proto (0: none, direct)
+        "PROXY_HOPS": int(_env("REFLEXION_PROXY_HOPS", "0")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure cookies whenever the site is served over HTTPS (production behind a TLS proxy)
@@ -110,7 +121,8 @@ def load_settings(overrides=None):
         # The lifetime counts from login (or the last change of the session), not from the last
         # request: the operator panel polls every second and must not re-sign the cookie each time.
         "SESSION_REFRESH_EACH_REQUEST": False,
-        "WTF_CSRF_TIME_LIMIT": None,
+        # CSRF tokens live as long as a session may (not for ever)
+        "WTF_CSRF_TIME_LIMIT": int(_env("REFLEXION_OPERATOR_SESSION_SECONDS", str(8 * 3600))),
         "RATELIMIT_ENABLED": _bool("REFLEXION_RATELIMIT", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
@@ -122,16 +134,30 @@ def load_settings(overrides=None):
     }
     if overrides:
         settings.update(overrides)
+    public_url_given = _env("REFLEXION_PUBLIC_URL") is not None or "PUBLIC_URL" in (overrides or {})
+    if settings["TRUSTED_HOSTS"] is None and public_url_given:
+        settings["TRUSTED_HOSTS"] = trusted_hosts_for(settings["PUBLIC_URL"])
     if not settings["SECRET_KEY"]:
         settings["SECRET_KEY"] = _persistent_secret(Path(settings["INSTANCE_DIR"]))
     return settings
 
 
+def trusted_hosts_for(public_url: str) -> list[str]:
+    """The public URL's host, and the loopback names local monitoring uses."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(public_url).hostname
+    return [name for name in (host, "localhost", "127.0.0.1") if name]
+
+
 def _persistent_secret(instance):
     """Keep a generated secret in the instance folder so sessions survive a restart."""
-    instance.mkdir(parents=True, exist_ok=True)
+    from reflexion.files import private_folder, write_private
+
+    private_folder(instance)
     path = instance / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+    try:  # created 0600 (never readable by others, not even briefly); two starters: one wins
+        write_private(path, secrets.token_urlsafe(48).encode(), exclusive=True)
+    except FileExistsError:
+        pass
     return path.read_text().strip()

@@ -11,8 +11,9 @@ bp = Blueprint("health", __name__)
 @limiter.exempt
 def healthz():
     status = {"db": _db_status(), "redis": _redis_status(), "worker": _worker_status(), "clock": _clock_status()}
-    status["ok"] = status["db"]["ok"] and status["redis"]["ok"]
-    return jsonify(status), 200
+    status["ok"] = status["db"]["ok"] and status["redis"]["ok"] and status["worker"]["ok"]
+    # Monitoring reads the status code: anything not ok is a 503.
+    return jsonify(status), 200 if status["ok"] else 503
 
 
 def _db_status():
@@ -35,15 +36,15 @@ def _redis_status():
 
 
 def _worker_status():
+    """Judge the workers by their heartbeats (see reflexion.jobs.heartbeat)."""
+    from reflexion import clock
+    from reflexion.jobs import heartbeat
+    from reflexion.redis_conn import get_redis
+
     try:
-        from rq import Worker
-
-        from reflexion.redis_conn import get_redis
-
-        workers = Worker.all(connection=get_redis())
-        return {"ok": bool(workers), "count": len(workers)}
+        return heartbeat.status(get_redis(), clock.now(), current_app.config)
     except Exception as exc:
-        return {"ok": False, "count": 0, "error": type(exc).__name__}
+        return {"ok": False, "count": 0, "age_seconds": None, "error": type(exc).__name__}
 
 
 def _clock_status():

@@ -8,16 +8,90 @@ from pathlib import Path
 
 from flask import current_app
 from redis import Redis
+from redis.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+#: After a failed command, fail at once for this long instead of waiting for a timeout again.
+BREAK_SECONDS = 2.0
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+
+
+class _Breaker:
+    """Shared by a client and its pipelines: until when Redis counts as unreachable."""
+
+    def __init__(self):
+        self.open_until = 0.0
+
+    def check(self):
+        if time.monotonic() < self.open_until:
+            raise RedisConnectionError("Redis unreachable a moment ago; not trying again yet")
+
+    def trip(self):
+        self.open_until = time.monotonic() + BREAK_SECONDS
+
+
+class _FailFastPipeline(Pipeline):
+    breaker: _Breaker
+
+    def execute(self, raise_on_error=True):
+        self.breaker.check()
+        try:
+            return super().execute(raise_on_error)
+        except _UNREACHABLE:
+            self.breaker.trip()
+            raise
+
+
+class FailFastRedis(Redis):
+    """A Redis client with short timeouts that, once Redis failed, fails fast for a moment.
+
+    A hung Redis (SIGSTOP, a dead network path) then costs one request the timeout and the
+    others nothing, instead of every request waiting.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.breaker = _Breaker()
+
+    def execute_command(self, *args, **options):
+        self.breaker.check()
+        try:
+            return super().execute_command(*args, **options)
+        except _UNREACHABLE:
+            self.breaker.trip()
+            raise
+
+    def pipeline(self, transaction=True, shard_hint=None):
+        pipe = _FailFastPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.breaker = self.breaker
+        return pipe
+
+
+def redis_timeouts(config) -> dict:
+    """Socket and connect timeouts for web-side clients (redis-py has none by default)."""
+    seconds = float(config.get("REDIS_TIMEOUT_SECONDS", 1.0))
+    return {"socket_timeout": seconds, "socket_connect_timeout": seconds}
 
 
 def get_redis(app=None) -> Redis:
-    """Return the Redis client bound to the app (created once per process)."""
+    """Return the Redis client bound to the app (created once per process), with short timeouts."""
     app = app or current_app
     client = app.extensions.get("reflexion_redis")
     if client is None:
-        client = Redis.from_url(app.config["REDIS_URL"])
+        client = FailFastRedis.from_url(app.config["REDIS_URL"], **redis_timeouts(app.config))
         app.extensions["reflexion_redis"] = client
     return client
+
+
+def worker_redis(app=None) -> Redis:
+    """A client for the RQ worker loop itself: it blocks in BLPOP, so no read timeout.
+
+    A hung Redis stalls the worker (it could do nothing anyway) until Redis answers again.
+    """
+    app = app or current_app
+    seconds = float(app.config.get("REDIS_TIMEOUT_SECONDS", 1.0))
+    return Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=max(seconds, 5.0))
 
 
 class RedisServerMissing(RuntimeError):
@@ -63,7 +137,9 @@ class PrivateRedis:
 
     def __init__(self, folder):
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        from reflexion.files import private_folder
+
+        self.folder = private_folder(self.folder)
         self.socket_path = self.folder / "redis.sock"
         self.process = None
 

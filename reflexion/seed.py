@@ -1,4 +1,9 @@
-"""First-run data: a demo operator and a weekly availability, only when the database is empty."""
+"""First-run data: opening hours on an empty database, and — only in demo mode
+(``REFLEXION_DEMO=1``, what ``make run`` uses unless told otherwise) — a demo operator.
+
+Production (Procfile, gunicorn) never seeds an operator: create the real one with
+``flask --app wsgi operator create --email …``.
+"""
 import secrets
 from datetime import time
 from pathlib import Path
@@ -20,14 +25,15 @@ DEFAULT_WEEK = [(day, time(9), time(12)) for day in range(5)] + [(day, time(14),
 
 
 def seed_if_empty() -> str | None:
-    """Create the demo operator and opening hours on an empty database; return the demo password."""
+    """Seed an empty database; return the demo password if a demo operator was just created."""
+    from reflexion.files import write_private
+
     password = None
-    if db.session.scalar(select(func.count(Operator.id))) == 0:
+    if current_app.config.get("DEMO_MODE") and db.session.scalar(select(func.count(Operator.id))) == 0:
         password = secrets.token_urlsafe(12)
         create_operator(DEMO_EMAIL, password)
-        path = Path(current_app.config["INSTANCE_DIR"]) / "demo-operator.txt"
-        path.write_text(f"{DEMO_EMAIL}\n{password}\n")
-        path.chmod(0o600)
+        write_private(Path(current_app.config["INSTANCE_DIR"]) / "demo-operator.txt",
+                      f"{DEMO_EMAIL}\n{password}\n".encode())
     if db.session.scalar(select(func.count(WeeklyRule.id))) == 0:
         db.session.add_all(WeeklyRule(weekday=d, start=s, end=e) for d, s, e in DEFAULT_WEEK)
     db.session.commit()
@@ -36,7 +42,8 @@ def seed_if_empty() -> str | None:
 
 @seed_cli.command("demo")
 def demo():
-    """Seed an empty database and print the demo login."""
+    """Seed an empty database with a demo operator and print its login."""
+    current_app.config["DEMO_MODE"] = True
     seed_if_empty()
     path = Path(current_app.config["INSTANCE_DIR"]) / "demo-operator.txt"
     if path.exists():

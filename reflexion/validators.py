@@ -15,16 +15,39 @@ def call_handle_chars(form, field):
 
 
 def printable_text(form, field):
-    """No control characters, no invisible formatting tricks."""
+    """No control characters, no invisible formatting tricks, no line or paragraph separators
+    other than plain newlines (U+2028/U+2029 break e-mail headers, logs and JSON-in-HTML)."""
     for char in field.data or "":
         category = unicodedata.category(char)
-        if category in {"Cc", "Cf", "Cs", "Co", "Cn"} and char not in "\n\r\t":
+        if category in {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"} and char not in "\n\r\t":
             raise ValidationError(_l("Please remove invisible or control characters."))
 
 
+#: Everything Python's str.splitlines() breaks on.
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
 def single_line(form, field):
-    if field.data and ("\n" in field.data or "\r" in field.data):
+    if field.data and any(char in LINE_BREAKS for char in field.data):
         raise ValidationError(_l("Please keep this on one line."))
+
+
+#: Dates the operator may enter: from a year back to this many years ahead (beyond: a typo).
+DAY_YEARS_AHEAD = 5
+
+
+def plausible_day(form, field):
+    """A date within a year back and ``DAY_YEARS_AHEAD`` years ahead (9999-12-31 is a typo)."""
+    from datetime import timedelta
+
+    from reflexion import clock
+    from reflexion.i18n import practice_zone
+
+    if field.data is None:
+        return
+    today = clock.now().astimezone(practice_zone()).date()
+    if not today - timedelta(days=366) <= field.data <= today + timedelta(days=366 * DAY_YEARS_AHEAD):
+        raise ValidationError(_l("Please enter a date within the next five years."))
 
 
 def strip_filter(value):

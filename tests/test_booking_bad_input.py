@@ -62,7 +62,7 @@ def test_invalid_field_message_is_swedish_on_swedish_pages(client, db):
     ("2026-11-25T07:00:00Z", 410),  # 08:00 MEZ: before opening hours
     ("2026-11-25T08:30:00Z", 410),  # off the slot grid
     ("2026-11-28T09:00:00Z", 410),  # Saturday: closed
-    ("2027-03-01T08:00:00Z", 410),  # beyond the booking horizon
+    ("2027-03-01T08:00:00Z", 404),  # beyond the booking horizon: not found (issue 15 #13)
     ("not-a-time", 404),
     ("2026-11-25T08:00:00", 404),  # no zone
 ])
@@ -107,3 +107,21 @@ def test_database_refuses_two_live_bookings_at_one_start(app, db, make_booking):
         make_booking(start, email="second@example.org")
     db.session.rollback()
     make_booking(start, state="cancelled")  # a finished booking does not hold the slot
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0b", "\x1e"])
+def test_line_and_paragraph_separators_in_names_are_refused(client, db, separator):
+    from reflexion.validators import LINE_BREAKS
+
+    assert separator in LINE_BREAKS
+    from flask_wtf import FlaskForm
+
+    from reflexion.validators import name_field
+
+    class Form(FlaskForm):
+        name = name_field("Name", "required")
+
+    with client.application.test_request_context("/de/", method="POST", data={"name": f"Erika{separator}Muster"}):
+        form = Form()
+        assert not form.validate()
+        assert form.name.errors

@@ -79,12 +79,12 @@ def test_login_never_redirects_off_the_panel(client, operator, target):
 
 
 def test_sessions_expire(app, client, operator, frozen_now):
-    """A session cookie is permanent with a lifetime, and ends after at most 12 hours even while
-    the panel keeps polling."""
+    """The session cookie ends with the browser (no Expires), and the session ends on the server
+    after at most 12 hours even while the panel keeps polling."""
     start = frozen_now(clock.system_utc())
     response = login(client)
     cookie = response.headers["Set-Cookie"]
-    assert "Expires=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Expires=" not in cookie and "Max-Age" not in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert app.permanent_session_lifetime == timedelta(hours=8)
     frozen_now(start + timedelta(hours=11, minutes=59))
     assert client.get("/operator/").status_code == 200
@@ -127,3 +127,17 @@ def test_login_attempts_are_rate_limited(limits_on, app, client, operator):
     codes = [login(client, password=f"wrong {i}").status_code for i in range(11)]
     assert codes[:10] == [401] * 10 and codes[10] == 429
     assert login(client).status_code == 429  # even the right password waits
+
+
+def test_csrf_tokens_expire_with_the_session_lifetime(csrf_on, app, client, operator, monkeypatch):
+    """A token from a page older than the session lifetime is refused (it used to live for ever)."""
+    import time as real_time
+
+    assert app.config["WTF_CSRF_TIME_LIMIT"] == app.permanent_session_lifetime.total_seconds() == 8 * 3600
+    app.permanent_session_lifetime = timedelta(days=2)  # keep the session cookie itself valid
+    page = client.get("/operator/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    later = real_time.time() + 8 * 3600 + 60
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)  # the token's signer reads time.time()
+    stale = client.post("/operator/login", data={"email": "op@example.com", "password": PASSWORD, "csrf_token": token})
+    assert stale.status_code == 400

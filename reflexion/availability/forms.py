@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from reflexion.validators import printable_text, single_line, strip_filter
+from reflexion.validators import plausible_day, printable_text, single_line, strip_filter
 
 
 def _weekday_choices():
@@ -31,7 +31,7 @@ class WeeklyRuleForm(FlaskForm):
 
 
 class ExceptionForm(FlaskForm):
-    day = DateField(_l("Date"), validators=[InputRequired(_l("Please enter the date."))])
+    day = DateField(_l("Date"), validators=[InputRequired(_l("Please enter the date.")), plausible_day])
     closed = BooleanField(_l("Closed all day"), default=True)
     start = TimeField(_l("Extra hours from"), validators=[Optional()])
     end = TimeField(_l("until"), validators=[Optional()])

@@ -41,11 +41,11 @@ def parse_slot_key(text: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        if value.tzinfo is None:
+            return None
+        return value.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: an offset pushes it past year 1 or 9999
         return None
-    if value.tzinfo is None:
-        return None
-    return value.astimezone(timezone.utc)
 
 
 def local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime | None:

@@ -8,6 +8,7 @@ from reflexion import clock
 from reflexion.availability import slots as slot_rules
 from reflexion.booking import operations
 from reflexion.booking.forms import AccessKeyForm, BookingForm
+from reflexion.booking.rules import latest_bookable
 from reflexion.extensions import db, htmx, limiter
 from reflexion.i18n import practice_zone
 
@@ -23,8 +24,10 @@ def _week_start(text: str | None) -> date:
     if text:
         try:
             wanted = slot_rules.monday_of(date.fromisoformat(text))
-        except ValueError:
+        except (ValueError, OverflowError):
             abort(404)
+        if wanted > today + timedelta(days=current_app.config["HORIZON_DAYS"]):
+            abort(404)  # beyond the horizon (and far from the end of the calendar)
         return max(wanted, this_monday)
     return this_monday
 
@@ -79,11 +82,14 @@ def _other_slots(around, limit=6):
 @limiter.limit("20 per minute", methods=["POST"])
 def book(slot):
     start = slot_rules.parse_slot_key(slot)
-    if start is None:
+    now = clock.now()
+    # Bounded before any date arithmetic (near year 1 or 9999 it overflows): unreadable or
+    # beyond the horizon is not found; the past is gone.
+    if start is None or start > latest_bookable(now) + timedelta(days=1):
         abort(404)
     zone = practice_zone()
     form = BookingForm()
-    if not slot_rules.is_offered(start, clock.now(), zone):
+    if start < now or not slot_rules.is_offered(start, now, zone):
         return render_template("booking/unavailable.html", start=start,
                                other_slots=_other_slots(start), reason="not_offered"), 410
     if request.method == "POST":

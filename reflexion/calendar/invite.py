@@ -131,10 +131,13 @@ def vtimezone(tzid: str, year: int) -> Timezone:
 # -- events ----------------------------------------------------------------------------
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute URL: from the current request, or from ``PUBLIC_URL`` in jobs and commands."""
+    """An absolute URL, always from ``PUBLIC_URL`` (never from the request's Host header)."""
+    public = current_app.config["PUBLIC_URL"].rstrip("/")
     if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context("/", base_url=current_app.config["PUBLIC_URL"]):
+        from flask import request
+
+        return public + url_for(endpoint, **values)[len(request.script_root):]
+    with current_app.test_request_context("/", base_url=public):
         return url_for(endpoint, _external=True, **values)
 
 

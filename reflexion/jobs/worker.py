@@ -5,17 +5,22 @@ app with :func:`reflexion.jobs.queue.job_app`); ``rq worker -w reflexion.jobs.wo
 adds the start-up catch-up that ``flask worker`` does.
 """
 import logging
+import math
 import os
 import socket
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from rq import Worker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import Queue, Worker
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
-from reflexion.jobs.queue import ALL_QUEUES, get_queue, job_app, use_job_app
-from reflexion.redis_conn import get_redis
+from reflexion import clock
+from reflexion.jobs import heartbeat
+from reflexion.jobs.queue import ALL_QUEUES, job_app, use_job_app
+from reflexion.redis_conn import get_redis, worker_redis
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +71,87 @@ def reclaim_stale_scheduler_locks(connection, queue_names) -> list[str]:
     return freed
 
 
+#: Set by a worker after its catch-up; gone means Redis lost its data (restart without persistence).
+CAUGHT_UP_KEY = "reflexion:caught-up"
+
+
 class ReflexionWorker(Worker):
-    """An RQ worker that catches up on overdue deadlines before it takes jobs."""
+    """An RQ worker that catches up on overdue deadlines before it takes jobs.
+
+    Its loop wakes at least every ``WORKER_HEARTBEAT_SECONDS`` (a short dequeue timeout) and
+    then refreshes the heartbeat /healthz judges it by. It also heals what a lost Redis
+    breaks: RQ restarts a dead scheduler child only every ten minutes and never re-creates the
+    timers and periodic jobs that an empty Redis forgot; this worker does both on the next
+    tick once Redis answers again.
+    """
+
+    #: RQ waits up to 60 s between reconnection attempts; deadlines need Redis back at once.
+    max_connection_wait_time = 1.0
+
+    def __init__(self, *args, **kwargs):
+        self._beat_every = float(job_app().config.get("WORKER_HEARTBEAT_SECONDS", 2))
+        # RQ blocks in BLPOP for worker_ttl - 15 s, and beats every job_monitoring_interval
+        # while a job runs: make both the heartbeat interval.
+        every = max(1, math.ceil(self._beat_every))
+        kwargs.setdefault("worker_ttl", 15 + every)
+        kwargs.setdefault("job_monitoring_interval", every)
+        super().__init__(*args, **kwargs)
+        self._main_pid = None
 
     def work(self, *args, **kwargs):
+        self._main_pid = os.getpid()
         on_worker_start(job_app())
-        return super().work(*args, **kwargs)
+        self.connection.set(CAUGHT_UP_KEY, self.name)
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            try:
+                heartbeat.forget(self.connection, self.name)
+            except Exception:  # noqa: BLE001 - Redis away: the entry ages out
+                pass
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        super().heartbeat(timeout, pipeline)
+        if pipeline is None:
+            self._tick()
+
+    def maintain_heartbeats(self, job):
+        super().maintain_heartbeats(job)
+        self._tick()
+
+    def _tick(self):
+        """In the main worker process: refresh our heartbeat, heal after a lost Redis."""
+        if os.getpid() != self._main_pid:
+            return
+        heartbeat.beat(self.connection, self.name, clock.now())
+        scheduler_died = self._scheduler_died()
+        redis_was_emptied = not self.connection.exists(CAUGHT_UP_KEY)
+        if scheduler_died or redis_was_emptied:
+            log.warning("worker: %s; catching up on overdue deadlines",
+                        "Redis lost its data" if redis_was_emptied else "the scheduler had died")
+            try:
+                # Apply what fell due meanwhile (recorded at the deadlines), re-create the timers
+                # and periodic jobs an empty Redis forgot, free the dead scheduler's locks.
+                on_worker_start(job_app())
+            except RedisTimeoutError as exc:  # RQ quits on a timeout but retries a lost connection
+                raise RedisConnectionError(str(exc)) from exc
+            except RedisConnectionError:
+                raise
+            except Exception:  # noqa: BLE001 - e.g. the database is away: try again next tick
+                log.exception("worker: catch-up failed; trying again")
+                return
+            self.connection.set(CAUGHT_UP_KEY, self.name)
+        if scheduler_died:
+            self.scheduler.acquire_locks(auto_start=True)
+            process = self.scheduler._process
+            if process is not None and process.is_alive():
+                log.warning("worker: scheduler restarted (pid %s)", process.pid)
+            else:  # another worker schedules; RQ's maintenance tries again later
+                self.scheduler._process = None
+
+    def _scheduler_died(self) -> bool:
+        process = self.scheduler._process if self.scheduler is not None else None
+        return process is not None and not process.is_alive()
 
 
 @click.command("worker")
@@ -81,5 +161,6 @@ def worker_command(burst):
     """Run the RQ worker (with scheduler) for the timer, default and mail queues."""
     app = current_app._get_current_object()
     use_job_app(app)
-    queues = [get_queue(name) for name in ALL_QUEUES]
-    ReflexionWorker(queues, connection=get_redis()).work(with_scheduler=True, burst=burst, logging_level="INFO")
+    connection = worker_redis()
+    queues = [Queue(name, connection=connection) for name in ALL_QUEUES]
+    ReflexionWorker(queues, connection=connection).work(with_scheduler=True, burst=burst, logging_level="INFO")

@@ -18,6 +18,7 @@ from pathlib import Path
 from flask import current_app
 
 from reflexion import clock
+from reflexion.files import private_folder, write_private
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,11 @@ def send(message: EmailMessage, *, email_id=None, kind: str | None = None) -> st
 def write_outbox(message: EmailMessage, *, email_id=None, kind: str | None = None) -> Path:
     """Write ``message`` as an ``.eml`` file (CRLF lines, as on the wire); atomic rename."""
     folder = outbox_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     stamp = clock.now().strftime("%Y%m%dT%H%M%S%fZ")
     path = folder / f"{stamp}-{email_id or 'x'}-{kind or 'mail'}.eml"
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(message.as_bytes(policy=policy.SMTP))
+    write_private(tmp, message.as_bytes(policy=policy.SMTP))  # personal data: 0600
     os.replace(tmp, path)
     return path
 

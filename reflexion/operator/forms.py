@@ -5,6 +5,7 @@ from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectCh
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from reflexion.validators import (
+    plausible_day,
     call_handle_field,
     email_field,
     name_field,
@@ -33,7 +34,7 @@ class ActionForm(FlaskForm):
 class OperatorBookingForm(FlaskForm):
     """Book a client who phoned or wrote: any start that overlaps no other booking."""
 
-    day = DateField(_l("Date"), validators=[InputRequired(_l("Please enter the date."))])
+    day = DateField(_l("Date"), validators=[InputRequired(_l("Please enter the date.")), plausible_day])
     start_time = TimeField(_l("Start (practice time)"), validators=[InputRequired(_l("Please enter the start time."))])
     name = name_field(_l("Client's name"), _l("Please enter the client's name."))
     email = email_field(_l("Client's e-mail address"), _l("Please enter the client's e-mail address."))

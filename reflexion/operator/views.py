@@ -36,7 +36,9 @@ _register_nested()
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+# Per source address, counting failed attempts only: an attacker slows down only itself, and
+# the operator's correct password from another address is never refused for its failures.
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"], deduct_when=lambda response: response.status_code >= 400)
 def login():
     form = LoginForm()
     if request.method == "POST":
@@ -47,7 +49,9 @@ def login():
                 target = safe_next(request.args.get("next")) or url_for(".dashboard")
                 session.clear()
                 login_user(operator)
-                session.permanent = True
+                # A browser-session cookie: closing the browser ends it. The hard limit from
+                # login is kept server-side (session_expired), the signature's age limit too.
+                session.permanent = False
                 start_operator_session()
                 return redirect(target, code=303)
             form.password.errors.append(_("E-mail address or password is wrong."))

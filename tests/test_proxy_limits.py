@@ -1,0 +1,110 @@
+"""Behind the reverse proxy, rate limits count per real client (X-Forwarded-For trusted for
+exactly the configured hops), so one attacker locks out neither other clients nor the operator.
+
+Real processes: gunicorn behind a reverse proxy on loopback; clients connect from different
+loopback addresses (127.0.0.2, 127.0.0.3 …) as different machines would.
+"""
+import http.client
+import re
+import socket
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+import pytest
+
+from http_proxy import start_proxy
+from process_helpers import Child, app_env, wait_until
+from reflexion import clock
+
+pytestmark = pytest.mark.worker
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Browser:
+    """One client machine: its own source address and cookies."""
+
+    def __init__(self, port, source):
+        self.port, self.source, self.cookies = port, source, {}
+
+    def request(self, method, path, data=None, headers=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10, source_address=(self.source, 0))
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if data is not None:
+            body = urlencode(data)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode(errors="replace")
+            for key, value in response.getheaders():
+                if key.lower() == "set-cookie":
+                    name, _, rest = value.partition("=")
+                    self.cookies[name] = rest.split(";", 1)[0]
+            return response.status, text
+        finally:
+            connection.close()
+
+    def post_form(self, path, data, headers=None):
+        status, page = self.request("GET", path)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
+            re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token, page[:500]
+        headers = {"Referer": f"https://127.0.0.1:{self.port}{path}", **(headers or {})}  # CSRF over HTTPS
+        return self.request("POST", path, {**data, "csrf_token": token.group(1)}, headers)[0]
+
+
+@pytest.fixture
+def site(app, db, redis_server, tmp_path):
+    """gunicorn (one hop trusted) with rate limits on, behind the proxy; yields the proxy port."""
+    port = _free_port()
+    env = app_env(app, redis_server.url, REFLEXION_PROXY_HOPS=1, REFLEXION_RATELIMIT=1,
+                  REFLEXION_PUBLIC_URL="https://reflexion.example", REFLEXION_TRUSTED_HOSTS="127.0.0.1")
+    web = Child([sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind", f"127.0.0.1:{port}",
+                 "--workers", "2", "--threads", "2", "wsgi:app"], env, tmp_path / "gunicorn.log")
+    proxy = start_proxy(port)
+
+    def up():
+        try:
+            return Browser(proxy.server_port, "127.0.0.1").request("GET", "/healthz")[0] in (200, 503)
+        except OSError:
+            return False
+
+    try:
+        wait_until(up, 30, 0.1, "gunicorn did not come up")
+        yield proxy.server_port
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        web.stop()
+
+
+def test_one_attackers_failures_lock_out_neither_the_operator_nor_other_clients(site, db, make_booking):
+    from reflexion.operator.auth import create_operator
+
+    create_operator("op@example.com", "correct horse battery")
+    booking = make_booking(clock.now() + timedelta(days=3))
+    db.session.commit()
+    attacker, operator, client = (Browser(site, f"127.0.0.{n}") for n in (2, 3, 4))
+
+    # Wrong passwords from one source, each with a different forged X-Forwarded-For: after 10, 429.
+    statuses = [attacker.post_form("/operator/login", {"email": "op@example.com", "password": f"guess {i}"},
+                                   headers={"X-Forwarded-For": f"10.0.0.{i}"}) for i in range(12)]
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429], statuses
+    # The operator, elsewhere, logs in at once; even a typo first does not lock them out.
+    assert operator.post_form("/operator/login", {"email": "op@example.com", "password": "typo"}) == 401
+    assert operator.post_form("/operator/login", {"email": "op@example.com", "password": "correct horse battery"}) == 303
+
+    # Wrong access keys from the attacker: limited; the client's correct key still opens the booking.
+    wrong = [attacker.post_form(f"/de/booking/{booking.ref}", {"access_key": "aaaa-bbbb-cccc"}) for _ in range(11)]
+    assert wrong[-1] == 429 and 429 not in wrong[:5], wrong
+    assert client.post_form(f"/de/booking/{booking.ref}", {"access_key": "abcd-efgh-jkmn"}) == 303

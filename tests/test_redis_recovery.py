@@ -1,0 +1,89 @@
+"""Redis killed (kill -9, no persistence) and started again on the same socket: the running
+worker notices, restarts its scheduler, and enforces every deadline again without a restart."""
+import os
+import signal
+import time
+from datetime import timedelta
+
+import pytest
+
+from process_helpers import start_worker, wait_until
+from reflexion import clock
+from reflexion.booking.models import Transition
+from reflexion.redis_conn import PrivateRedis
+
+pytestmark = pytest.mark.worker
+
+SESSION_MINUTES, NO_ANSWER_MINUTES = 0.075, 0.04        # 4.5 s and 2.4 s
+RECOVER_WITHIN = 5.0
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = PrivateRedis(tmp_path / "own-redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_config(app_config, own_redis):
+    app_config.update(SESSION_MINUTES=SESSION_MINUTES, NO_ANSWER_MINUTES=NO_ANSWER_MINUTES, REDIS_URL=own_redis.url,
+                      WORKER_HEARTBEAT_SECONDS=1.0)
+    return app_config
+
+
+def _state(db, booking):
+    db.session.expire_all()
+    return booking.state
+
+
+def _moves(db, booking):
+    db.session.expire_all()
+    return [(t.from_state, t.to_state, t.actor, t.at) for t in booking.transitions
+            if t.to_state not in ("awaiting_payment", "confirmed")]
+
+
+def test_deadlines_are_enforced_again_within_5_s_of_redis_returning(app, db, make_booking, own_redis, tmp_path):
+    from reflexion.booking.payments import confirm_payment
+    from reflexion.redis_conn import get_redis
+
+    worker = start_worker(app, own_redis.url, tmp_path / "worker.log", REFLEXION_SESSION_MINUTES=SESSION_MINUTES,
+                          REFLEXION_NO_ANSWER_MINUTES=NO_ANSWER_MINUTES, REFLEXION_WORKER_HEARTBEAT=1)
+    try:
+        redis = get_redis(app)
+        wait_until(lambda: redis.exists("rq:scheduler-lock:timers") and redis.hlen("reflexion:worker-heartbeats"),
+                   30, 0.1, f"worker not scheduling: {worker.output()}")
+        # A paid session whose timers are in Redis, then Redis dies before its start.
+        missed = make_booking(clock.now() + timedelta(seconds=1))
+        confirm_payment(missed)
+        db.session.commit()
+        os.kill(own_redis.process.pid, signal.SIGKILL)
+        own_redis.process.wait(5)
+        no_answer = missed.start_at + timedelta(minutes=NO_ANSWER_MINUTES)
+        time.sleep(max(0.0, (no_answer - clock.now()).total_seconds()) + 0.3)
+        assert _state(db, missed) == "confirmed"  # nothing ran while Redis was gone
+
+        own_redis.start()  # same socket, empty
+        back = time.monotonic()
+        wait_until(lambda: _state(db, missed) == "no_show", 10, 0.05,
+                   f"deadline not enforced after Redis returned: {worker.output()}")
+        took = time.monotonic() - back
+        print(f"overdue transitions applied {took:.2f} s after Redis returned")
+        assert took < RECOVER_WITHIN
+        assert worker.process.poll() is None  # nothing was restarted
+        # Recorded at the deadline instants, not when the sweep ran.
+        assert _moves(db, missed) == [("confirmed", "due", "worker", missed.start_at),
+                                      ("due", "no_show", "worker", no_answer)]
+
+        # The scheduler is back: a new session's timers fire on time again.
+        later = make_booking(clock.now() + timedelta(seconds=1))
+        confirm_payment(later)
+        db.session.commit()
+        deadline = later.start_at + timedelta(minutes=NO_ANSWER_MINUTES)
+        wait_until(lambda: _state(db, later) == "no_show", 10, 0.05, f"timers did not resume: {worker.output()}")
+        assert clock.now() - deadline < timedelta(seconds=2)
+        assert app.test_client().get("/healthz").status_code == 200
+        assert "scheduler restarted" in worker.output()
+        assert db.session.query(Transition).filter_by(booking_id=later.id, to_state="no_show").one().at == deadline
+    finally:
+        worker.stop()

@@ -35,7 +35,7 @@ def _count(db):
     ("call_handle", "erika muster", "Bitte geben Sie Ihren Anrufnamen nur mit Buchstaben, Ziffern und . _ - : @ + ein."),
     ("call_handle", "<script>", "Bitte geben Sie Ihren Anrufnamen nur mit Buchstaben, Ziffern und . _ - : @ + ein."),
     ("call_handle", "a" * 65, "Bitte geben Sie zwischen 2 und 64 Zeichen ein."),
-    ("accept_terms", None, "Bitte bestätigen Sie, dass Sie die Bedingungen akzeptieren."),
+    ("accept_terms", None, "Bitte bestätigen Sie, dass Sie die Geschäftsbedingungen akzeptieren."),
 ])
 def test_invalid_field_returns_400_with_german_message_and_saves_nothing(client, db, field, value, message_de):
     data = dict(VALID)

@@ -49,7 +49,7 @@ def test_dashboard_shows_the_coming_days_with_everything_needed_to_call(client_i
     make_booking(START + timedelta(days=9), state="confirmed", name="Far Future")
     html = _text(client_in.get("/operator/"))
     for needle in ["Erika Muster", "Per Svensson", 'data-copy="erika.muster"', 'data-copy="live:per"',
-                   "10:00 MEZ", "Svenska", 'data-paid="yes"', 'data-paid="no"',
+                   "10:00\u00a0MEZ", "Svenska", 'data-paid="yes"', 'data-paid="no"',
                    f'data-booking="{paid.ref}" data-state="confirmed"', 'data-state-badge="awaiting_payment"',
                    f'action="/operator/bookings/{unpaid.id}/mark-paid"', 'src="/static/js/operator.js"']:
         assert needle in html, needle
@@ -112,7 +112,7 @@ def test_session_page_shows_handle_payment_start_and_never_the_confirmation_data
     code = codes.confirmation_code_for(booking)
     assert code not in html and code.replace(" ", "") not in html
     assert 'data-copy="erika.muster"' in html and 'data-paid="yes"' in html
-    assert "Montag, 23. November 2026, 10:00 MEZ" in html
+    assert "Montag, 23. November 2026, 10:00\u00a0MEZ" in html  # time and zone on one line
     # The page includes the self-contained polling partial.
     assert re.search(r'id="session-live"[^>]*hx-get="/operator/sessions/\d+\?seen=confirmed" hx-trigger="every 1s" '
                      r'hx-swap="outerHTML"', html)

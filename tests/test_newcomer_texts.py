@@ -1,0 +1,93 @@
+"""What a first-time client reads: native wording, rules quoted from the booking's rules, and
+times that never break away from their zone (issue 14, points 8 and 10)."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+NBSP = "\u00a0"
+MONDAY_MORNING = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)  # 09:00 MEZ
+SLOT = "2026-11-25T08:00:00Z"  # Wed 09:00 MEZ
+
+
+@pytest.fixture(autouse=True)
+def monday(weekly_hours, frozen_now):
+    frozen_now(MONDAY_MORNING)
+
+
+def test_german_length_messages_say_shorten_to_at_most(client):
+    html = client.post("/de/contact", data={"name": "Erika Muster", "email": "erika@example.org",
+                                            "call_handle": "erika", "message": "x" * 4001}).get_data(as_text=True)
+    assert "Bitte kürzen Sie Ihre Nachricht auf höchstens 4000 Zeichen." in html
+    assert "fassen Sie" not in html
+
+
+def test_swedish_length_messages_say_shorten_to_at_most(client):
+    html = client.post("/sv/contact", data={"name": "Erika Muster", "email": "erika@example.org",
+                                            "call_handle": "erika", "message": "x" * 4001}).get_data(as_text=True)
+    assert "Korta ner ditt meddelande till högst 4000 tecken." in html
+
+
+def test_terms_are_geschaeftsbedingungen_dated_by_month(client):
+    html = client.get("/de/terms").get_data(as_text=True)
+    assert "Stand: November 2026" in html and "Fassung" not in html
+    assert ">AGB</a>" in html  # the footer link
+    assert "Geschäftsbedingungen für Videogespräche" in html
+    assert " Bedingungen" not in html.replace("Geschäftsbedingungen", "")
+
+
+def test_swedish_terms_are_dated_by_month(client):
+    sv = client.get("/sv/terms").get_data(as_text=True)
+    assert "november 2026" in sv and "Villkorens version" not in sv
+
+
+def test_german_booking_page_speaks_of_german_time(client, make_booking):
+    booking = make_booking(datetime(2026, 11, 25, 8, tzinfo=timezone.utc), state="confirmed")
+    client.post(f"/de/booking/{booking.ref}", data={"access_key": "abcd-efgh-jkmn"})
+    de = client.get(f"/de/booking/{booking.ref}").get_data(as_text=True)
+    assert "Alle Zeiten in deutscher Zeit (MEZ, im Sommer MESZ)." in de and "Praxiszeit" not in de
+
+
+def test_swedish_booking_page_speaks_of_swedish_time(client, make_booking):
+    booking = make_booking(datetime(2026, 11, 25, 8, tzinfo=timezone.utc), state="confirmed")
+    client.post(f"/sv/booking/{booking.ref}", data={"access_key": "abcd-efgh-jkmn"})
+    sv = client.get(f"/sv/booking/{booking.ref}").get_data(as_text=True)
+    assert "svensk tid (CET, sommartid CEST)" in sv and "mottagningens tid" not in sv
+    assert "Du kan inte själv ringa upp oss." in sv and "ringa in" not in sv
+
+
+def test_swedish_how_it_works_says_take_part_in_the_call(client):
+    html = client.get("/sv/how-it-works").get_data(as_text=True) + client.get("/sv/privacy").get_data(as_text=True)
+    assert "kan ha samtalet" not in html
+
+
+@pytest.fixture
+def app_config(app_config):
+    app_config["SESSION_MINUTES"] = 50.0
+    app_config["NO_ANSWER_MINUTES"] = 10.0
+    return app_config
+
+
+@pytest.mark.parametrize("lang, minutes", [("de", "Minuten"), ("sv", "minuter")])
+def test_form_and_calendar_quote_the_configured_rules(client, lang, minutes):
+    form = client.get(f"/{lang}/book/{SLOT}").get_data(as_text=True)
+    calendar = client.get(f"/{lang}/book").get_data(as_text=True)
+    for html in (form, calendar):
+        assert f"45 {minutes}" not in html and f"15 {minutes}" not in html
+    assert f"50 {minutes}" in form and f"10 {minutes}" in form
+    assert f"50 {minutes}" in calendar and f"10 {minutes}" in calendar
+
+
+def test_booking_page_quotes_the_length_it_was_booked_with(client, db, make_booking):
+    booking = make_booking(datetime(2026, 11, 25, 8, tzinfo=timezone.utc), state="confirmed")
+    booking.end_at = booking.start_at + timedelta(minutes=45)  # booked under the old rule
+    db.session.commit()
+    client.post(f"/de/booking/{booking.ref}", data={"access_key": "abcd-efgh-jkmn"})
+    html = client.get(f"/de/booking/{booking.ref}").get_data(as_text=True)
+    assert "Das Gespräch endet 45 Minuten nach der gebuchten Anfangszeit" in html
+
+
+def test_a_time_stays_on_one_line_with_its_zone(client):
+    de = client.get(f"/de/book/{SLOT}").get_data(as_text=True)
+    assert f"09:00{NBSP}MEZ" in de and f"09:50{NBSP}MEZ" in de
+    sv = client.get(f"/sv/book/{SLOT}").get_data(as_text=True)
+    assert f"kl.{NBSP}09:00{NBSP}CET" in sv

@@ -91,3 +91,28 @@ def test_a_time_stays_on_one_line_with_its_zone(client):
     assert f"09:00{NBSP}MEZ" in de and f"09:50{NBSP}MEZ" in de
     sv = client.get(f"/sv/book/{SLOT}").get_data(as_text=True)
     assert f"kl.{NBSP}09:00{NBSP}CET" in sv
+
+
+@pytest.mark.parametrize("lang, unchecked", [
+    ("de", "noch nicht mit einem Zeitserver abgeglichen"),
+    ("sv", "ännu inte har stämts av"),
+])
+def test_clients_read_a_calm_true_clock_note_while_the_clock_is_unchecked(client, lang, unchecked):
+    """Issue 14 point 9: the unchecked clock is the operator's concern, not every client's."""
+    for page in ("", "book", "how-it-works"):
+        html = client.get(f"/{lang}/{page}").get_data(as_text=True)
+        assert 'data-clock-note="never"' in html
+        assert unchecked not in html
+    assert {"de": "Unser Buchungssystem gleicht seine Uhr regelmäßig mit öffentlichen Zeitservern ab.",
+            "sv": "Vårt bokningssystem stämmer regelbundet av sin klocka mot offentliga tidsservrar."}[lang] in html
+
+
+def test_the_operator_still_sees_that_the_clock_is_unchecked(client, db):
+    from reflexion.operator.auth import create_operator
+
+    create_operator("op@example.org", "correct horse battery")
+    db.session.commit()
+    client.post("/operator/login", data={"email": "op@example.org", "password": "correct horse battery"})
+    html = client.get("/operator/").get_data(as_text=True)
+    assert "data-clock-never-checked" in html
+    assert "noch nicht mit einem Zeitserver abgeglichen" in html

@@ -156,4 +156,6 @@ def _register_template_helpers(app):
             # (a booking's own page quotes the length it was booked with).
             "session_minutes": format_number(app.config["SESSION_MINUTES"]),
             "no_answer_minutes": format_number(app.config["NO_ANSWER_MINUTES"]),
+            "min_notice_hours": format_number(app.config["MIN_NOTICE_HOURS"]),
+            "horizon_days": format_number(app.config["HORIZON_DAYS"]),
         }

@@ -117,8 +117,9 @@ def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang:
         raise BookingError("terms")
     lock_schedule()
     now = clock.now()
-    if not slot_rules.is_offered(start, now, practice_zone()):
-        raise SlotUnavailable("not_offered")
+    reason = slot_rules.unavailable_reason(start, now, practice_zone())
+    if reason is not None:
+        raise SlotUnavailable(reason)
     if slot_rules.overlapping_bookings(start, session_end(start)):
         raise SlotTaken("taken")
     new = _create(start, name=name, email=email, call_handle=call_handle, lang=lang,

@@ -75,6 +75,12 @@ def _other_slots(around, limit=6):
     return slot_rules.free_slots(first, first + timedelta(days=14), now, zone)[:limit]
 
 
+def _unavailable(start, reason):
+    """The page for a time that cannot be booked, with the real reason (409 taken, else 410)."""
+    return render_template("booking/unavailable.html", start=start, other_slots=_other_slots(start),
+                           reason=reason), 409 if reason == "taken" else 410
+
+
 @bp.route("/book/<slot>", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 def book(slot):
@@ -83,9 +89,9 @@ def book(slot):
         abort(404)
     zone = practice_zone()
     form = BookingForm()
-    if not slot_rules.is_offered(start, clock.now(), zone):
-        return render_template("booking/unavailable.html", start=start,
-                               other_slots=_other_slots(start), reason="not_offered"), 410
+    reason = slot_rules.unavailable_reason(start, clock.now(), zone)
+    if reason is not None:
+        return _unavailable(start, reason)
     if request.method == "POST":
         if not form.validate():
             return render_template("booking/form.html", form=form, start=start,
@@ -99,18 +105,15 @@ def book(slot):
             db.session.commit()
         except operations.SlotTaken:
             db.session.rollback()
-            return render_template("booking/unavailable.html", start=start,
-                                   other_slots=_other_slots(start), reason="taken"), 409
-        except operations.SlotUnavailable:
+            return _unavailable(start, "taken")
+        except operations.SlotUnavailable as exc:
             db.session.rollback()
-            return render_template("booking/unavailable.html", start=start,
-                                   other_slots=_other_slots(start), reason="not_offered"), 410
+            return _unavailable(start, exc.reason)
         session[SESSION_NEW] = {"ref": new.booking.ref, "key": new.access_key}
         _grant_access(new.booking.ref)
         return redirect(url_for(".created", ref=new.booking.ref), code=303)
     if slot_rules.overlapping_bookings(start, slot_rules.session_end(start)):
-        return render_template("booking/unavailable.html", start=start,
-                               other_slots=_other_slots(start), reason="taken"), 409
+        return _unavailable(start, "taken")
     return render_template("booking/form.html", form=form, start=start, end=slot_rules.session_end(start))
 
 

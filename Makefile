@@ -3,10 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="--clock-shift-days 400 -x"`.
+PYTEST_ARGS ?=
 
-.PHONY: run test install translations translations-update worker clean bench browser
+.PHONY: run test install python-check translations translations-update bench clean
 
-$(STAMP): pyproject.toml
+# One clear line instead of a traceback when the machine lacks Python 3.11+ or its venv module.
+python-check:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found: install Python 3.11 or newer (Debian/Ubuntu: apt-get install python3 python3-venv)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { echo "make: Reflexion needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>&1)"; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "make: $(PYTHON) has no venv/ensurepip module: install it (Debian/Ubuntu: apt-get install python3-venv)"; exit 1; }
+
+$(STAMP): pyproject.toml | python-check
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -24,8 +32,10 @@ translations-update: $(STAMP)
 run: install
 	$(BIN)/python -m reflexion.runner
 
+# Provision what the tests need beyond Python packages (redis-server, Chromium), then run them all.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python tests/provision.py
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/run_all.py

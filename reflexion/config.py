@@ -39,12 +39,13 @@ def load_settings(overrides=None):
     """Return the settings mapping for ``app.config``; ``overrides`` wins over the environment."""
     load_dotenv(PROJECT_ROOT / ".env", override=False)
     instance = Path(_env("REFLEXION_INSTANCE", PROJECT_ROOT / "instance")).resolve()
+    port = int(_env("PORT", "5000"))
     settings = {
         "SECRET_KEY": _env("SECRET_KEY"),
         "INSTANCE_DIR": str(instance),
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{instance / 'reflexion.sqlite3'}"),
         "REDIS_URL": _env("REDIS_URL"),
-        "PORT": int(_env("PORT", "5000")),
+        "PORT": port,
         # The practice
         "BRAND": _env("REFLEXION_BRAND", "Internet Reflexion®"),
         "TIMEZONE": _env("REFLEXION_TIMEZONE", "Europe/Berlin"),
@@ -53,7 +54,7 @@ def load_settings(overrides=None):
         "OPERATOR_NAME": _env("REFLEXION_OPERATOR_NAME", "Internet Reflexion"),
         "CONTACT_EMAIL": _env("REFLEXION_CONTACT_EMAIL", "kontakt@internet-reflexion.example"),
         "CONTACT_PHONE": _env("REFLEXION_CONTACT_PHONE", "+49 30 1234567"),
-        "PUBLIC_URL": _env("REFLEXION_PUBLIC_URL", "http://localhost:5000"),
+        "PUBLIC_URL": _env("REFLEXION_PUBLIC_URL", f"http://localhost:{port}"),
         # Sessions and booking rules
         "SESSION_MINUTES": float(_env("REFLEXION_SESSION_MINUTES", "45")),
         "NO_ANSWER_MINUTES": float(_env("REFLEXION_NO_ANSWER_MINUTES", "15")),

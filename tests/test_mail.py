@@ -6,8 +6,6 @@ back with the standard ``email`` package.
 """
 import logging
 import re
-import shutil
-import subprocess
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -389,20 +387,20 @@ def test_send_jobs_carry_retry_with_backoff(app, db, make_booking, frozen_now):
 
 @pytest.fixture
 def tls_files(tmp_path):
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    return cert, key
+    """A test CA (its certificate for MAIL_CA_FILE) and a server certificate for 127.0.0.1, made in Python."""
+    import trustme
+
+    authority = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    return ca_file, authority.issue_cert("127.0.0.1", "localhost")
 
 
-def _server_tls(cert, key):
+def _server_tls(server_cert):
     import ssl
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(cert), str(key))
+    server_cert.configure_cert(context)
     return context
 
 
@@ -411,7 +409,7 @@ def test_smtp_starttls_with_login(app, db, jobs, make_booking, frozen_now, tls_f
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    cert, key = tls_files
+    ca_file, server_cert = tls_files
     logins = []
 
     def authenticator(server, session, envelope, mechanism, auth_data):
@@ -419,12 +417,12 @@ def test_smtp_starttls_with_login(app, db, jobs, make_booking, frozen_now, tls_f
         return AuthResult(success=auth_data.login == b"reflexion" and auth_data.password == b"s3cret")
 
     handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), tls_context=_server_tls(cert, key),
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), tls_context=_server_tls(server_cert),
                             require_starttls=True, authenticator=authenticator, auth_require_tls=True)
     controller.start()
     try:
         app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_USE_TLS=True,
-                          MAIL_CA_FILE=str(cert), MAIL_USERNAME="reflexion", MAIL_PASSWORD="s3cret")
+                          MAIL_CA_FILE=str(ca_file), MAIL_USERNAME="reflexion", MAIL_PASSWORD="s3cret")
         frozen_now(MONDAY_MORNING)
         booking = make_booking(TUESDAY_NINE)
         notify.booking_created(booking)
@@ -441,13 +439,13 @@ def test_smtp_implicit_tls(app, db, jobs, make_booking, frozen_now, tls_files):
     """MAIL_USE_SSL: TLS from the first byte (port 465 style)."""
     from aiosmtpd.controller import Controller
 
-    cert, key = tls_files
+    ca_file, server_cert = tls_files
     handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), ssl_context=_server_tls(cert, key))
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), ssl_context=_server_tls(server_cert))
     controller.start()
     try:
         app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_USE_SSL=True,
-                          MAIL_CA_FILE=str(cert))
+                          MAIL_CA_FILE=str(ca_file))
         frozen_now(MONDAY_MORNING)
         booking = make_booking(TUESDAY_NINE)
         notify.booking_created(booking)

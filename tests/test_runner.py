@@ -38,6 +38,8 @@ def test_run_serves_the_site_and_ctrl_c_stops_everything(tmp_path):
     instance = tmp_path / "instance"
     env = {**os.environ, "PORT": str(port), "REFLEXION_INSTANCE": str(instance), "REFLEXION_NTP_SERVERS": "127.0.0.1:9"}
     env.pop("REDIS_URL", None)
+    env.pop("XDG_RUNTIME_DIR", None)
+    env["HOME"] = str(tmp_path / "home")  # where gunicorn >= 25 would put its per-user control socket
     runner = subprocess.Popen([sys.executable, "-m", "reflexion.runner"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -57,6 +59,8 @@ def test_run_serves_the_site_and_ctrl_c_stops_everything(tmp_path):
         assert 'lang="sv"' in page
         running = _processes_mentioning(f"127.0.0.1:{port}", str(instance))
         assert len(running) >= 5, running  # runner, Redis, gunicorn master + 2 workers, RQ worker
+        # No control socket shared by every instance of the user: a second `make run` cannot take it over.
+        assert not (tmp_path / "home" / ".gunicorn").exists()
     finally:
         runner.send_signal(signal.SIGINT)  # what Ctrl-C sends
         output = runner.communicate(timeout=30)[0]

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.worker
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_MINUTES, NO_ANSWER_MINUTES = 0.075, 0.04        # 4.5 s and 2.4 s
 SESSION, NO_ANSWER = timedelta(minutes=SESSION_MINUTES), timedelta(minutes=NO_ANSWER_MINUTES)
-LAND_WITHIN = timedelta(seconds=2)
+# Generous on purpose: how fast transitions land is measured by bench/, not asserted; what these
+# tests hold to is that each one is recorded at its deadline instant.
+LAND_WITHIN = timedelta(seconds=5)
 
 
 @pytest.fixture

@@ -48,3 +48,34 @@ def test_a_genuinely_taken_time_is_announced_kindly(client, make_booking):
     assert "schneller" not in html and "nichts berechnet" not in html
     sv = client.get("/sv/book/2026-11-25T08:00:00Z").get_data(as_text=True)
     assert 'data-unavailable="taken"' in sv
+
+
+def _book(client, slot="2026-11-25T08:00:00Z", lang="de"):
+    return client.post(f"/{lang}/book/{slot}", data={
+        "name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika", "accept_terms": "y"})
+
+
+def test_back_after_booking_leads_to_the_clients_own_booking(client):
+    """Issue 14 point 1: the form of one's own, just booked time sends one to the booking."""
+    created = _book(client)
+    assert created.status_code == 303
+    ref = created.headers["Location"].split("/booking/")[1].split("/")[0]
+    back = client.get("/de/book/2026-11-25T08:00:00Z")
+    assert back.status_code == 303 and back.headers["Location"].endswith(f"/de/booking/{ref}/created")
+    client.get(back.headers["Location"])
+    again = client.get("/sv/book/2026-11-25T08:00:00Z")  # later, in the other language
+    assert again.status_code == 303 and f"/booking/{ref}" in again.headers["Location"]
+    resubmitted = _book(client)  # the form sent twice
+    assert resubmitted.status_code == 303 and f"/booking/{ref}" in resubmitted.headers["Location"]
+
+
+def test_another_browser_still_reads_that_the_time_is_taken(app, client):
+    _book(client)
+    stranger = app.test_client()
+    response = stranger.get("/de/book/2026-11-25T08:00:00Z")
+    assert response.status_code == 409
+    assert "Dieser Termin ist leider schon vergeben" in response.get_data(as_text=True)
+
+
+def test_the_form_page_is_not_kept_in_the_browser_cache(client):
+    assert "no-store" in client.get("/de/book/2026-11-25T08:00:00Z").headers["Cache-Control"]

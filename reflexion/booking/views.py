@@ -75,8 +75,27 @@ def _other_slots(around, limit=6):
     return slot_rules.free_slots(first, first + timedelta(days=14), now, zone)[:limit]
 
 
+def _own_booking_at(start):
+    """The live booking this browser session made (or opened) for ``start``, if any."""
+    refs = session.get(SESSION_ACCESS, [])
+    if not refs:
+        return None
+    booking = operations.live_booking_at(start)
+    return booking if booking is not None and booking.ref in refs else None
+
+
 def _unavailable(start, reason):
-    """The page for a time that cannot be booked, with the real reason (409 taken, else 410)."""
+    """The page for a time that cannot be booked, with the real reason (409 taken, else 410).
+
+    A client who presses Back after booking reaches the form of their own time again: send
+    them to their booking instead of telling them someone else took it.
+    """
+    if reason == "taken":
+        own = _own_booking_at(start)
+        if own is not None:
+            new = session.get(SESSION_NEW)
+            endpoint = ".created" if new and new.get("ref") == own.ref else ".booking_page"
+            return redirect(url_for(endpoint, ref=own.ref), code=303)
     return render_template("booking/unavailable.html", start=start, other_slots=_other_slots(start),
                            reason=reason), 409 if reason == "taken" else 410
 
@@ -114,7 +133,11 @@ def book(slot):
         return redirect(url_for(".created", ref=new.booking.ref), code=303)
     if slot_rules.overlapping_bookings(start, slot_rules.session_end(start)):
         return _unavailable(start, "taken")
-    return render_template("booking/form.html", form=form, start=start, end=slot_rules.session_end(start))
+    response = current_app.make_response(
+        render_template("booking/form.html", form=form, start=start, end=slot_rules.session_end(start)))
+    # Back after booking must ask the server again, which recognises the client's own booking.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _grant_access(ref):

@@ -1,0 +1,55 @@
+"""A first-time client in a real browser (system Chromium, headless) never gets lost (issue 14).
+
+Screenshots go to /tmp/shots/ (newcomer-*.png).
+"""
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+SHOTS = Path("/tmp/shots")
+SLOT = "2026-11-25T08:00:00Z"  # Wed 09:00 MEZ
+
+
+@pytest.fixture
+def app_config(app_config):
+    app_config["WTF_CSRF_ENABLED"] = True  # the real form, with its token
+    return app_config
+
+
+@pytest.fixture(autouse=True)
+def monday_morning(weekly_hours, frozen_now):
+    frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))  # Monday 09:00 MEZ
+
+
+def _page(browser, width=1280, locale="de-DE", timezone_id="Europe/Berlin"):
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale, timezone_id=timezone_id)
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and "status of 4" not in msg.text else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page, errors
+
+
+def _fill(page):
+    page.fill("#name", "Erika Muster")
+    page.fill("#email", "erika@example.org")
+    page.fill("#call_handle", "erika.muster")
+    page.check("#accept_terms")
+
+
+@pytest.mark.parametrize("lang, locale", [("de", "de-DE"), ("sv", "sv-SE")])
+def test_back_after_booking_shows_the_own_booking_not_a_taken_page(live_server, browser, lang, locale):
+    page, errors = _page(browser, locale=locale)
+    page.goto(f"{live_server}/{lang}/book/{SLOT}")
+    _fill(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-access-key]")
+    ref = page.locator("[data-booking-ref]").first.inner_text().strip()
+    page.go_back()
+    page.wait_for_load_state()
+    assert f"/booking/{ref}" in page.url
+    assert page.locator("[data-unavailable]").count() == 0
+    assert not errors, errors

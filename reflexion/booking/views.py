@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 
 from reflexion import clock
 from reflexion.availability import slots as slot_rules
-from reflexion.booking import operations
-from reflexion.booking.forms import AccessKeyForm, BookingForm
+from reflexion.booking import access, codes, operations
+from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, NewKeyForm
 from reflexion.extensions import db, htmx, limiter
 from reflexion.i18n import practice_zone
 
@@ -128,8 +128,7 @@ def book(slot):
         except operations.SlotUnavailable as exc:
             db.session.rollback()
             return _unavailable(start, exc.reason)
-        session[SESSION_NEW] = {"ref": new.booking.ref, "key": new.access_key}
-        _grant_access(new.booking.ref)
+        _keep_key_on_display(new.booking.ref, new.access_key)
         return redirect(url_for(".created", ref=new.booking.ref), code=303)
     if slot_rules.overlapping_bookings(start, slot_rules.session_end(start)):
         return _unavailable(start, "taken")
@@ -149,22 +148,70 @@ def _has_access(ref) -> bool:
     return ref in session.get(SESSION_ACCESS, [])
 
 
+def _keep_key_on_display(ref, access_key):
+    """Open the booking in this browser session and show its key here for a while (encrypted in the cookie)."""
+    session[SESSION_NEW] = {"ref": ref, "key": access.seal_for_display(access_key)}
+    _grant_access(ref)
+
+
+def _key_on_display(ref) -> str | None:
+    new = session.get(SESSION_NEW)
+    if not new or new.get("ref") != ref:
+        return None
+    key = access.unseal_for_display(new.get("key"))
+    if key is None:
+        session.pop(SESSION_NEW, None)
+    return key
+
+
 @bp.route("/booking/<ref>/created")
 def created(ref):
-    """Show the booking data once, right after booking."""
+    """Show the booking data right after booking, for a while in this browser session."""
     booking = operations.find_by_reference(ref)
     if booking is None or not _has_access(booking.ref):
         abort(404)
-    new = session.get(SESSION_NEW)
-    access_key = None
-    if new and new.get("ref") == booking.ref:
-        access_key = new["key"]
-        session.pop(SESSION_NEW)
-    response = current_app.make_response(
-        render_template("booking/created.html", booking=booking, access_key=access_key)
-    )
+    response = current_app.make_response(render_template(
+        "booking/created.html", booking=booking, access_key=_key_on_display(booking.ref),
+        shown_minutes=access.shown_minutes()))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+LOST_KEY_LIMIT = "5 per hour"
+
+
+@bp.route("/booking/<ref>/lost-key", methods=["GET", "POST"])
+@limiter.limit(LOST_KEY_LIMIT, methods=["POST"])
+def lost_key(ref):
+    """Lost your access key? The answer is the same whether or not reference and address match."""
+    from reflexion.mail.notify import access_key_link_requested
+
+    form = LostKeyForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("booking/lost_key.html", form=form, ref=ref), 400
+        booking = access.matching_booking(ref, form.email.data)
+        if booking is not None:
+            access_key_link_requested(booking, g.lang)
+            db.session.commit()
+        return render_template("booking/lost_key.html", form=form, ref=ref, sent=True)
+    return render_template("booking/lost_key.html", form=form, ref=ref)
+
+
+@bp.route("/booking/<ref>/new-key/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def new_key(ref, token):
+    """The link from the e-mail: confirm, get a new access key; the old one stops working."""
+    booking = access.booking_for_token(token)
+    if booking is None or booking.ref != codes.normalise_reference(ref):
+        return render_template("booking/new_key.html", ref=ref, form=None), 410
+    form = NewKeyForm()
+    if request.method == "POST" and form.validate():
+        key = access.renew_access_key(booking)
+        db.session.commit()
+        _keep_key_on_display(booking.ref, key)
+        return redirect(url_for(".created", ref=booking.ref), code=303)
+    return render_template("booking/new_key.html", ref=booking.ref, form=form)
 
 
 @bp.route("/booking/<ref>", methods=["GET", "POST"])

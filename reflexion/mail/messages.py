@@ -40,7 +40,9 @@ REMINDER = "reminder"
 BOOKING_EXPIRED = "booking_expired"
 BOOKING_CANCELLED = "booking_cancelled"
 OPERATOR_NOTICE = "operator_notice"
-KINDS = (BOOKING_RECEIVED, BOOKING_CONFIRMED, REMINDER, BOOKING_EXPIRED, BOOKING_CANCELLED, OPERATOR_NOTICE)
+ACCESS_KEY_LINK = "access_key_link"  # a link to a new access key, never the key itself
+KINDS = (BOOKING_RECEIVED, BOOKING_CONFIRMED, REMINDER, BOOKING_EXPIRED, BOOKING_CANCELLED, OPERATOR_NOTICE,
+         ACCESS_KEY_LINK)
 
 #: The invite method each kind carries, if any.
 INVITE_METHOD = {BOOKING_CONFIRMED: REQUEST, BOOKING_CANCELLED: CANCEL}
@@ -120,6 +122,7 @@ def _subject(kind: str, booking, lang: str) -> str:
         REMINDER: lambda: _("Reminder: your video call on %(start)s", start=start),
         BOOKING_EXPIRED: lambda: _("Your reservation %(ref)s has lapsed", ref=booking.ref),
         BOOKING_CANCELLED: lambda: _("Cancelled: your booking %(ref)s on %(start)s", ref=booking.ref, start=start),
+        ACCESS_KEY_LINK: lambda: _("A new access key for your booking %(ref)s", ref=booking.ref),
     }[kind]()
 
 
@@ -155,6 +158,14 @@ def _context(kind: str, booking, lang: str) -> dict:
             awaiting_payment=booking.state == State.AWAITING_PAYMENT.value,
             amount=format_money(booking.fee_cents, booking.currency, lang),
             bank_holder=config["BANK_ACCOUNT_HOLDER"], bank_iban=config["BANK_IBAN"], bank_bic=config["BANK_BIC"],
+        )
+    if kind == ACCESS_KEY_LINK:
+        from reflexion.booking.access import new_key_token
+
+        context.update(
+            new_key_url=url_for("booking.new_key", ref=booking.ref, token=new_key_token(booking), lang=lang,
+                                _external=True),
+            link_minutes=int(config.get("ACCESS_KEY_LINK_MINUTES", 60)),
         )
     if kind == BOOKING_CANCELLED:
         context.update(cancelled_by=_cancelled_by(booking), was_paid=bool(booking.payments))

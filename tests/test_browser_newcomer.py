@@ -53,3 +53,16 @@ def test_back_after_booking_shows_the_own_booking_not_a_taken_page(live_server, 
     assert f"/booking/{ref}" in page.url
     assert page.locator("[data-unavailable]").count() == 0
     assert not errors, errors
+
+
+@pytest.mark.parametrize("lang, locale, word", [("de", "de-DE", "Woche"), ("sv", "sv-SE", "ecka")])
+def test_after_a_week_change_focus_is_on_the_new_weeks_heading(live_server, browser, lang, locale, word):
+    page, errors = _page(browser, locale=locale)
+    page.goto(f"{live_server}/{lang}/book")
+    page.focus("a[rel=next]")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/book?week=2026-11-30")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'week-title'")
+    announced = page.locator("#week-announce").inner_text()
+    assert word in announced and "30" in announced
+    assert not errors, errors

@@ -79,3 +79,14 @@ def test_another_browser_still_reads_that_the_time_is_taken(app, client):
 
 def test_the_form_page_is_not_kept_in_the_browser_cache(client):
     assert "no-store" in client.get("/de/book/2026-11-25T08:00:00Z").headers["Cache-Control"]
+
+
+def test_week_navigation_stays_inside_the_horizon(client):
+    """Issue 14 point 6: ?week=2099-01-01 shows the last bookable week, with no 'next week'."""
+    html = client.get("/de/book?week=2099-01-01").get_data(as_text=True)
+    last_monday = "2027-01-18"  # now + 56 days = Mon 2027-01-18
+    assert f'data-week="{last_monday}"' in html
+    assert 'rel="next"' not in html and 'rel="prev"' in html
+    assert client.get("/de/book?week=2000-01-03").get_data(as_text=True).count('rel="prev"') == 0
+    before_last = client.get("/de/book?week=2027-01-11").get_data(as_text=True)
+    assert f"week={last_monday}" in before_last and 'rel="next"' in before_last

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from reflexion import clock
 from reflexion.availability import slots as slot_rules
-from reflexion.booking import access, codes, operations
+from reflexion.booking import access, codes, operations, rules
 from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, NewKeyForm
 from reflexion.extensions import db, htmx, limiter
 from reflexion.i18n import practice_zone
@@ -17,15 +17,21 @@ SESSION_ACCESS = "booking_access"
 SESSION_NEW = "new_booking"
 
 
+def _horizon_monday(now) -> date:
+    """The Monday of the last week that can hold a bookable time."""
+    return slot_rules.monday_of(rules.latest_bookable(now).astimezone(practice_zone()).date())
+
+
 def _week_start(text: str | None) -> date:
-    today = clock.now().astimezone(practice_zone()).date()
-    this_monday = slot_rules.monday_of(today)
+    """The week asked for, kept between this week and the last week of the booking horizon."""
+    now = clock.now()
+    this_monday = slot_rules.monday_of(now.astimezone(practice_zone()).date())
     if text:
         try:
             wanted = slot_rules.monday_of(date.fromisoformat(text))
         except ValueError:
             abort(404)
-        return max(wanted, this_monday)
+        return min(max(wanted, this_monday), _horizon_monday(now))
     return this_monday
 
 
@@ -51,7 +57,7 @@ def _week_context(monday: date) -> dict:
         "days": days,
         "by_day": by_day,
         "prev_week": monday - timedelta(days=7) if monday > this_monday else None,
-        "next_week": monday + timedelta(days=7) if monday + timedelta(days=7) <= horizon_end else None,
+        "next_week": monday + timedelta(days=7) if monday < _horizon_monday(now) else None,
         "today": now.astimezone(zone).date(),
     }
 

@@ -66,3 +66,19 @@ def test_after_a_week_change_focus_is_on_the_new_weeks_heading(live_server, brow
     announced = page.locator("#week-announce").inner_text()
     assert word in announced and "30" in announced
     assert not errors, errors
+
+
+def test_the_language_switch_on_the_booking_form_keeps_what_was_typed(live_server, browser):
+    page, errors = _page(browser)
+    page.goto(f"{live_server}/de/book/{SLOT}")
+    _fill(page)
+    page.click(".lang-switch a[hreflang=sv]")
+    page.wait_for_url(f"**/sv/book/{SLOT}")
+    assert page.input_value("#name") == "Erika Muster"
+    assert page.input_value("#email") == "erika@example.org"
+    assert page.input_value("#call_handle") == "erika.muster"
+    assert page.is_checked("#accept_terms")
+    page.click("button[type=submit]")  # and it books in Swedish
+    page.wait_for_selector("[data-access-key]")
+    assert "/sv/booking/" in page.url
+    assert not errors, errors

@@ -216,7 +216,8 @@ def test_five_wrong_tries_lock_verification_in_the_panel(client_in, db, frozen_n
     frozen_now(START + timedelta(minutes=2))
     booking = make_booking(START, state="answered")
     base = f"/operator/sessions/{booking.id}"
-    statuses = [client_in.post(base + "/verify", data={"confirmation": "1"}).status_code for _ in range(5)]
+    wrong = "0000 0000" if codes.confirmation_code_for(booking) != "0000 0000" else "1111 1111"
+    statuses = [client_in.post(base + "/verify", data={"confirmation": wrong}).status_code for _ in range(5)]
     assert statuses == [422, 422, 422, 422, 423]
     page = _text(client_in.get(base))
     assert "data-verify-locked" in page and 'name="confirmation"' not in page
@@ -329,3 +330,15 @@ def test_the_opening_hours_editor_adds_and_removes_rules_and_exceptions(client_i
     assert client_in.post(f"/operator/availability/exceptions/{exc[0].id}/delete").status_code == 303
     assert db.session.scalar(select(WeeklyRule)) is None
     assert len(db.session.scalars(select(AvailabilityException)).all()) == 1
+
+
+@pytest.mark.parametrize("typo", ["1234", "1234 56789", "1234 567a", "12345678 9"])
+def test_a_typo_that_is_not_eight_digits_costs_no_try(client_in, db, frozen_now, make_booking, typo):
+    """Issue 14 point 12: "1234" gets "eight digits, please" and leaves every try."""
+    frozen_now(START + timedelta(minutes=2))
+    booking = make_booking(START, state="answered")
+    response = client_in.post(f"/operator/sessions/{booking.id}/verify", data={"confirmation": typo})
+    assert response.status_code == 400
+    assert "Acht Ziffern, bitte" in _text(response)
+    db.session.expire_all()
+    assert booking.verify_failures == 0 and booking.state == "answered"

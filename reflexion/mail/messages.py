@@ -94,6 +94,10 @@ def still_needed(kind: str, booking, now) -> None:
     if booking is None or booking.anonymised_at is not None:
         raise NotNeeded("the booking is gone")
     state = State(booking.state)
+    if kind == BOOKING_RECEIVED and state != State.AWAITING_PAYMENT:
+        # Paid meanwhile (an operator booking made as paid): the confirmation says it all; a
+        # lapsed or cancelled booking has its own e-mail.
+        raise NotNeeded("the booking no longer awaits payment")
     if kind == BOOKING_CONFIRMED and (state not in _CONFIRMED_STATES or booking.end_at <= now):
         raise NotNeeded("the booking is no longer confirmed and upcoming")
     if kind == REMINDER and (state != State.CONFIRMED or booking.start_at <= now):
@@ -156,6 +160,9 @@ def _context(kind: str, booking, lang: str) -> dict:
     if kind == BOOKING_RECEIVED:
         context.update(
             awaiting_payment=booking.state == State.AWAITING_PAYMENT.value,
+            # A client booked by the operator never saw an access key.
+            booked_by_operator=booking.created_by == "operator",
+            lost_key_url=url_for("booking.lost_key", ref=booking.ref, lang=lang, _external=True),
             amount=format_money(booking.fee_cents, booking.currency, lang),
             bank_holder=config["BANK_ACCOUNT_HOLDER"], bank_iban=config["BANK_IBAN"], bank_bic=config["BANK_BIC"],
         )

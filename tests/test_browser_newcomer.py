@@ -2,7 +2,7 @@
 
 Screenshots go to /tmp/shots/ (newcomer-*.png).
 """
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -81,4 +81,60 @@ def test_the_language_switch_on_the_booking_form_keeps_what_was_typed(live_serve
     page.click("button[type=submit]")  # and it books in Swedish
     page.wait_for_selector("[data-access-key]")
     assert "/sv/booking/" in page.url
+    assert not errors, errors
+
+
+@pytest.fixture
+def operator_page(live_server, browser, db):
+    from reflexion.operator.auth import create_operator
+
+    create_operator("op@example.org", "correct horse battery")
+    db.session.commit()
+
+    def open_page(width=1280):
+        page, errors = _page(browser, width=width)
+        page.goto(f"{live_server}/operator/login")
+        page.fill("#email", "op@example.org")
+        page.fill("#password", "correct horse battery")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/operator/")
+        return page, errors
+
+    return open_page
+
+
+def test_ending_a_session_takes_a_confirmation_step_that_works_with_the_keyboard(
+        live_server, operator_page, db, make_booking, frozen_now):
+    """Point 11: the first press only asks; Tab to the confirmation and Enter ends the session."""
+    start = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+    frozen_now(start + timedelta(minutes=5))
+    booking = make_booking(start, state="in_progress")
+    page, errors = operator_page()
+    page.goto(f"{live_server}/operator/sessions/{booking.id}")
+    page.focus('[data-action-ask="end"]')
+    page.keyboard.press("Enter")  # opens the question, ends nothing
+    db.session.expire_all()
+    assert booking.state == "in_progress"
+    assert page.locator('[data-action="end"]').is_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.action") == "end"
+    page.screenshot(path=str(SHOTS / "newcomer-confirm-end.png"), full_page=True)
+    page.keyboard.press("Enter")
+    page.wait_for_selector('[data-state-badge="completed"]')
+    db.session.expire_all()
+    assert booking.state == "completed"
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("state, action", [("answered", "identity"), ("in_progress", "abuse"),
+                                           ("awaiting_payment", "mark-paid")])
+def test_other_irreversible_actions_ask_first(live_server, operator_page, make_booking, frozen_now, state, action):
+    start = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+    frozen_now(start + timedelta(minutes=5) if state != "awaiting_payment" else start - timedelta(hours=30))
+    booking = make_booking(start, state=state)
+    page, errors = operator_page()
+    page.goto(f"{live_server}/operator/sessions/{booking.id}")
+    assert not page.locator(f'[data-action="{action}"]').is_visible()  # no one-click action
+    page.click(f'[data-action-ask="{action}"]')
+    assert page.locator(f'[data-action="{action}"]').is_visible()
     assert not errors, errors

@@ -116,3 +116,27 @@ def test_the_operator_still_sees_that_the_clock_is_unchecked(client, db):
     html = client.get("/operator/").get_data(as_text=True)
     assert "data-clock-never-checked" in html
     assert "noch nicht mit einem Zeitserver abgeglichen" in html
+
+
+def test_a_confirmed_booking_offers_google_and_outlook_links(client, make_booking):
+    """Point 4: one click into Google Calendar or Outlook.com, with only what the invite carries."""
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    booking = make_booking(datetime(2026, 11, 25, 8, tzinfo=timezone.utc), state="confirmed",
+                           email="erika.private@example.org")
+    client.post(f"/de/booking/{booking.ref}", data={"access_key": "abcd-efgh-jkmn"})
+    html = client.get(f"/de/booking/{booking.ref}").get_data(as_text=True)
+    import re
+
+    google = unescape(re.search(r'href="([^"]+)"[^>]*data-calendar-link="google"', html).group(1))
+    outlook = unescape(re.search(r'href="([^"]+)"[^>]*data-calendar-link="outlook"', html).group(1))
+    g = parse_qs(urlsplit(google).query)
+    assert google.startswith("https://calendar.google.com/calendar/render?")
+    assert g["action"] == ["TEMPLATE"] and g["dates"] == ["20261125T080000Z/20261125T085000Z"]  # 50 minutes in this module
+    o = parse_qs(urlsplit(outlook).query)
+    assert outlook.startswith("https://outlook.live.com/calendar/0/deeplink/compose?")
+    assert o["startdt"] == ["2026-11-25T08:00:00Z"] and o["enddt"] == ["2026-11-25T08:50:00Z"]
+    for link in (google, outlook):
+        assert "erika.private" not in link and "Erika Muster" not in link  # nothing beyond the invite
+    assert "Videogespräch mit" in g["text"][0]

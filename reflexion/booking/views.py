@@ -8,6 +8,7 @@ from reflexion import clock
 from reflexion.availability import slots as slot_rules
 from reflexion.booking import access, codes, operations, rules
 from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, NewKeyForm
+from reflexion.calendar.links import calendar_links
 from reflexion.extensions import db, htmx, limiter
 from reflexion.i18n import practice_zone
 
@@ -247,6 +248,7 @@ def _show(booking, status=200, error=None):
 
     response = current_app.make_response((render_template(
         "booking/show.html", booking=booking, confirmation_code=shown_confirmation_code(booking),
+        calendar_links=calendar_links, access_key=_key_on_display(booking.ref),
         can_cancel=can_cancel(booking, Actor.CLIENT), error=error), status))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -126,18 +126,18 @@ def test_the_partial_counts_down_from_the_checked_clock(client_in, frozen_now, m
     html = _text(response)
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
     assert html.lstrip().startswith('<section id="session-live"') and "<html" not in html
-    assert _countdown(html, "start") == ("ahead", "in 02:05")
-    assert _countdown(html, "no-answer") == ("ahead", "in 17:05")
-    assert _countdown(html, "end") == ("ahead", "in 47:05")
+    assert _countdown(html, "start") == ("ahead", "in 2 Min. 05 Sek.")
+    assert _countdown(html, "no-answer") == ("ahead", "in 17 Min. 05 Sek.")
+    assert _countdown(html, "end") == ("ahead", "in 47 Min. 05 Sek.")  # minutes and seconds, never read as h:mm
     frozen_now(START - timedelta(minutes=2, seconds=4))
-    assert _countdown(_text(_live(client_in, booking)), "start") == ("ahead", "in 02:04")
+    assert _countdown(_text(_live(client_in, booking)), "start") == ("ahead", "in 2 Min. 04 Sek.")
 
 
 def test_the_partial_records_a_passed_no_answer_deadline_and_stops_polling(client_in, db, frozen_now, make_booking):
     """At start + 15 min unanswered: the no-show badge, the outcome, HTTP 286 and no trigger."""
     frozen_now(START + timedelta(minutes=3))
     booking = make_booking(START, state="due")
-    assert _countdown(_text(_live(client_in, booking)), "no-answer") == ("ahead", "in 12:00")
+    assert _countdown(_text(_live(client_in, booking)), "no-answer") == ("ahead", "in 12 Min. 00 Sek.")
     frozen_now(START + timedelta(minutes=15, seconds=1))
     response = _live(client_in, booking, seen="due")
     html = _text(response)
@@ -342,3 +342,16 @@ def test_a_typo_that_is_not_eight_digits_costs_no_try(client_in, db, frozen_now,
     assert "Acht Ziffern, bitte" in _text(response)
     db.session.expire_all()
     assert booking.verify_failures == 0 and booking.state == "answered"
+
+
+def test_deadlines_escalate_in_their_last_two_minutes(client_in, frozen_now, make_booking):
+    """Point 14: the no-answer deadline is marked urgent from two minutes before, not earlier."""
+    frozen_now(START + timedelta(minutes=12, seconds=59))
+    booking = make_booking(START, state="due")
+    html = _text(_live(client_in, booking))
+    assert 'data-countdown="no-answer" data-status="ahead" data-urgent="yes"' not in html
+    frozen_now(START + timedelta(minutes=13, seconds=1))
+    html = _text(_live(client_in, booking))
+    assert 'data-countdown="no-answer" data-status="ahead" data-urgent="yes"' in html
+    assert _countdown(html, "no-answer") == ("ahead", "in 1 Min. 59 Sek.")
+    assert 'data-countdown="end" data-status="ahead">' in html  # the end is still far

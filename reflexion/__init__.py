@@ -154,10 +154,15 @@ def _register_blueprints(app):
 
 
 def _register_template_helpers(app):
-    from reflexion.i18n import LANGUAGE_NAMES, fee_cents, format_day, format_instant, format_money
+    from reflexion.i18n import (
+        LANGUAGE_NAMES, fee_cents, format_day, format_duration_minutes, format_instant_html, format_money,
+        format_number, format_terms_version,
+    )
     from reflexion.templating import switch_language_url
 
-    app.jinja_env.filters["instant"] = format_instant
+    app.jinja_env.filters["instant"] = format_instant_html
+    app.jinja_env.filters["minutes"] = format_duration_minutes
+    app.jinja_env.filters["terms_date"] = format_terms_version
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.globals["switch_language_url"] = switch_language_url
@@ -177,4 +182,10 @@ def _register_template_helpers(app):
             "contact_email": app.config["CONTACT_EMAIL"],
             "contact_phone": app.config["CONTACT_PHONE"],
             "fee": format_money(fee_cents(), app.config["CURRENCY"]),
+            # The rule figures every page quotes, from the settings the system enforces
+            # (a booking's own page quotes the length it was booked with).
+            "session_minutes": format_number(app.config["SESSION_MINUTES"]),
+            "no_answer_minutes": format_number(app.config["NO_ANSWER_MINUTES"]),
+            "min_notice_hours": format_number(app.config["MIN_NOTICE_HOURS"]),
+            "horizon_days": format_number(app.config["HORIZON_DAYS"]),
         }

@@ -3,8 +3,8 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_time
-from babel.numbers import format_currency
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_currency, format_decimal
 from flask import current_app, g, request
 
 LANGUAGES = ("de", "sv")
@@ -36,6 +36,9 @@ def to_local(instant: datetime) -> datetime:
 
 
 # Patterns: the zone abbreviation (z) is MEZ/MESZ in German, CET/CEST in Swedish.
+# A time and its zone (and Swedish "kl." and its time) never break apart on a page: the web
+# pages join them with a no-break space (U+00A0); e-mails keep plain spaces.
+NBSP = "\u00a0"
 _PATTERNS = {
     "full": "EEEE, d. MMMM y, HH:mm z",
     "date": "EEEE, d. MMMM y",
@@ -52,13 +55,45 @@ _PATTERNS_SV = {
 }
 
 
-def format_instant(instant: datetime | None, style: str = "full", lang: str | None = None) -> str:
+def format_instant(instant: datetime | None, style: str = "full", lang: str | None = None,
+                   nbsp: bool = False) -> str:
     """Format an instant in practice local time, always with its zone where it has a time."""
     if instant is None:
         return ""
     lang = lang or select_locale()
     pattern = (_PATTERNS_SV if lang == "sv" else _PATTERNS)[style]
+    if nbsp:
+        pattern = pattern.replace("HH:mm z", f"HH:mm{NBSP}z").replace("'kl.' ", f"'kl.'{NBSP}")
     return format_datetime(instant, pattern, tzinfo=practice_zone(), locale=lang)
+
+
+def format_instant_html(instant: datetime | None, style: str = "full", lang: str | None = None) -> str:
+    """``format_instant`` for web pages: a time stays on one line with its zone."""
+    return format_instant(instant, style, lang, nbsp=True)
+
+
+def format_number(value) -> str:
+    """Format a setting such as 45.0 minutes as "45", keeping real fractions ("0,5" in German)."""
+    value = float(value)
+    if value.is_integer():
+        return str(int(value))
+    return format_decimal(value, locale=select_locale())
+
+
+def format_duration_minutes(value) -> str:
+    """A length (timedelta or minutes) as a number of minutes: ``timedelta(minutes=45)`` -> "45"."""
+    if hasattr(value, "total_seconds"):
+        value = value.total_seconds() / 60
+    return format_number(value)
+
+
+def format_terms_version(version: str | None, lang: str | None = None) -> str:
+    """The terms' version ``2026-11`` as the month it dates from ("November 2026", "november 2026")."""
+    try:
+        year, month = (int(part) for part in (version or "").split("-")[:2])
+        return format_date(datetime(year, month, 1), "LLLL y", locale=lang or select_locale())
+    except (ValueError, TypeError):
+        return version or ""
 
 
 def format_clock_time(instant: datetime, lang: str | None = None) -> str:
@@ -76,6 +111,4 @@ def fee_cents() -> int:
 
 def format_day(day, pattern: str = "long", lang: str | None = None) -> str:
     """Format a calendar date (no time, so no zone) in the visitor's language."""
-    from babel.dates import format_date
-
     return format_date(day, pattern, locale=lang or select_locale())

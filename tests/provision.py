@@ -10,7 +10,9 @@ run. Nothing is ever skipped silently.
 - a Chromium for the browser tests: ``REFLEXION_BROWSER`` (a path or a command name), then
   ``chromium``/``chromium-browser``/``google-chrome`` on ``PATH``, then the Chromium that
   ``playwright install chromium`` downloaded;
-- the libraries Playwright's driver needs (``libatomic1`` on Debian 12).
+- the libraries Playwright's driver needs (``libatomic1`` on Debian 12);
+- axe-core for the accessibility checks inside the browser tests: ``npm install axe-core`` into
+  ``.test-cache/axe`` (used by the tests only, never served by the site).
 """
 import os
 import shutil
@@ -119,6 +121,32 @@ def ensure_browser():
     return found
 
 
+AXE_DIR = Path(__file__).resolve().parent.parent / ".test-cache" / "axe"
+AXE_VERSION = "4.10"
+
+
+def axe_script() -> Path:
+    return AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def ensure_axe() -> Path:
+    """axe-core's browser script, installed from npm into the test cache on first use."""
+    script = axe_script()
+    if script.exists():
+        return script
+    npm = shutil.which("npm")
+    if not npm:
+        raise Missing("the accessibility checks need axe-core from npm and there is no npm; run: "
+                      "apt-get install npm (or install Node.js), then make test")
+    AXE_DIR.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(AXE_DIR),
+                             f"axe-core@{AXE_VERSION}"], capture_output=True, text=True)
+    if result.returncode != 0 or not script.exists():
+        raise Missing(f"npm could not install axe-core ({result.stderr.strip()[-200:]}); run: "
+                      f"npm install --prefix {AXE_DIR} axe-core@{AXE_VERSION}")
+    return script
+
+
 def _distribution():
     try:
         fields = dict(line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines() if "=" in line)
@@ -132,10 +160,11 @@ def main():
         redis = ensure_redis()
         ensure_driver()
         browser = ensure_browser()
+        axe = ensure_axe()
     except (Missing, RedisServerMissing, subprocess.CalledProcessError) as problem:
         print(f"make test: {problem}", file=sys.stderr)
         return 1
-    print(f"* redis-server: {redis}\n* browser: {browser}", flush=True)
+    print(f"* redis-server: {redis}\n* browser: {browser}\n* axe-core: {axe}", flush=True)
     return 0
 
 

@@ -35,7 +35,7 @@ def _count(db):
     ("call_handle", "erika muster", "Bitte geben Sie Ihren Anrufnamen nur mit Buchstaben, Ziffern und . _ - : @ + ein."),
     ("call_handle", "<script>", "Bitte geben Sie Ihren Anrufnamen nur mit Buchstaben, Ziffern und . _ - : @ + ein."),
     ("call_handle", "a" * 65, "Bitte geben Sie zwischen 2 und 64 Zeichen ein."),
-    ("accept_terms", None, "Bitte bestätigen Sie, dass Sie die Bedingungen akzeptieren."),
+    ("accept_terms", None, "Bitte bestätigen Sie, dass Sie die Geschäftsbedingungen akzeptieren."),
 ])
 def test_invalid_field_returns_400_with_german_message_and_saves_nothing(client, db, field, value, message_de):
     data = dict(VALID)
@@ -73,15 +73,16 @@ def test_unbookable_slots_are_refused_without_saving(client, db, slot, status):
     assert client.get(f"/de/book/{slot}").status_code == status
 
 
-def test_taken_slot_page_offers_other_times(client, db):
+def test_taken_slot_page_offers_other_times(app, client, db):
     assert client.post(f"/de/book/{SLOT}", data=VALID).status_code == 303
-    response = client.post(f"/sv/book/{SLOT}", data={**VALID, "email": "b@example.org"})
+    other = app.test_client()  # another client's browser (the first one is sent to its own booking)
+    response = other.post(f"/sv/book/{SLOT}", data={**VALID, "email": "b@example.org"})
     body = response.get_data(as_text=True)
     assert response.status_code == 409
     assert 'data-unavailable="taken"' in body and 'lang="sv"' in body
     assert 'data-slot="2026-11-25T09:00:00Z"' in body  # the next free time is offered
     assert _count(db) == (1, 1)
-    assert client.get(f"/de/book/{SLOT}").status_code == 409
+    assert other.get(f"/de/book/{SLOT}").status_code == 409
 
 
 def test_missing_or_invalid_csrf_token_is_refused(app, db):

@@ -49,7 +49,7 @@ def test_dashboard_shows_the_coming_days_with_everything_needed_to_call(client_i
     make_booking(START + timedelta(days=9), state="confirmed", name="Far Future")
     html = _text(client_in.get("/operator/"))
     for needle in ["Erika Muster", "Per Svensson", 'data-copy="erika.muster"', 'data-copy="live:per"',
-                   "10:00 MEZ", "Svenska", 'data-paid="yes"', 'data-paid="no"',
+                   "10:00\u00a0MEZ", "Svenska", 'data-paid="yes"', 'data-paid="no"',
                    f'data-booking="{paid.ref}" data-state="confirmed"', 'data-state-badge="awaiting_payment"',
                    f'action="/operator/bookings/{unpaid.id}/mark-paid"', 'src="/static/js/operator.js"']:
         assert needle in html, needle
@@ -112,7 +112,7 @@ def test_session_page_shows_handle_payment_start_and_never_the_confirmation_data
     code = codes.confirmation_code_for(booking)
     assert code not in html and code.replace(" ", "") not in html
     assert 'data-copy="erika.muster"' in html and 'data-paid="yes"' in html
-    assert "Montag, 23. November 2026, 10:00 MEZ" in html
+    assert "Montag, 23. November 2026, 10:00\u00a0MEZ" in html  # time and zone on one line
     # The page includes the self-contained polling partial.
     assert re.search(r'id="session-live"[^>]*hx-get="/operator/sessions/\d+\?seen=confirmed" hx-trigger="every 1s" '
                      r'hx-swap="outerHTML"', html)
@@ -126,18 +126,18 @@ def test_the_partial_counts_down_from_the_checked_clock(client_in, frozen_now, m
     html = _text(response)
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
     assert html.lstrip().startswith('<section id="session-live"') and "<html" not in html
-    assert _countdown(html, "start") == ("ahead", "in 02:05")
-    assert _countdown(html, "no-answer") == ("ahead", "in 17:05")
-    assert _countdown(html, "end") == ("ahead", "in 47:05")
+    assert _countdown(html, "start") == ("ahead", "in 2 Min. 05 Sek.")
+    assert _countdown(html, "no-answer") == ("ahead", "in 17 Min. 05 Sek.")
+    assert _countdown(html, "end") == ("ahead", "in 47 Min. 05 Sek.")  # minutes and seconds, never read as h:mm
     frozen_now(START - timedelta(minutes=2, seconds=4))
-    assert _countdown(_text(_live(client_in, booking)), "start") == ("ahead", "in 02:04")
+    assert _countdown(_text(_live(client_in, booking)), "start") == ("ahead", "in 2 Min. 04 Sek.")
 
 
 def test_the_partial_records_a_passed_no_answer_deadline_and_stops_polling(client_in, db, frozen_now, make_booking):
     """At start + 15 min unanswered: the no-show badge, the outcome, HTTP 286 and no trigger."""
     frozen_now(START + timedelta(minutes=3))
     booking = make_booking(START, state="due")
-    assert _countdown(_text(_live(client_in, booking)), "no-answer") == ("ahead", "in 12:00")
+    assert _countdown(_text(_live(client_in, booking)), "no-answer") == ("ahead", "in 12 Min. 00 Sek.")
     frozen_now(START + timedelta(minutes=15, seconds=1))
     response = _live(client_in, booking, seen="due")
     html = _text(response)
@@ -216,7 +216,8 @@ def test_five_wrong_tries_lock_verification_in_the_panel(client_in, db, frozen_n
     frozen_now(START + timedelta(minutes=2))
     booking = make_booking(START, state="answered")
     base = f"/operator/sessions/{booking.id}"
-    statuses = [client_in.post(base + "/verify", data={"confirmation": "1"}).status_code for _ in range(5)]
+    wrong = "0000 0000" if codes.confirmation_code_for(booking) != "0000 0000" else "1111 1111"
+    statuses = [client_in.post(base + "/verify", data={"confirmation": wrong}).status_code for _ in range(5)]
     assert statuses == [422, 422, 422, 422, 423]
     page = _text(client_in.get(base))
     assert "data-verify-locked" in page and 'name="confirmation"' not in page
@@ -329,3 +330,28 @@ def test_the_opening_hours_editor_adds_and_removes_rules_and_exceptions(client_i
     assert client_in.post(f"/operator/availability/exceptions/{exc[0].id}/delete").status_code == 303
     assert db.session.scalar(select(WeeklyRule)) is None
     assert len(db.session.scalars(select(AvailabilityException)).all()) == 1
+
+
+@pytest.mark.parametrize("typo", ["1234", "1234 56789", "1234 567a", "12345678 9"])
+def test_a_typo_that_is_not_eight_digits_costs_no_try(client_in, db, frozen_now, make_booking, typo):
+    """Issue 14 point 12: "1234" gets "eight digits, please" and leaves every try."""
+    frozen_now(START + timedelta(minutes=2))
+    booking = make_booking(START, state="answered")
+    response = client_in.post(f"/operator/sessions/{booking.id}/verify", data={"confirmation": typo})
+    assert response.status_code == 400
+    assert "Acht Ziffern, bitte" in _text(response)
+    db.session.expire_all()
+    assert booking.verify_failures == 0 and booking.state == "answered"
+
+
+def test_deadlines_escalate_in_their_last_two_minutes(client_in, frozen_now, make_booking):
+    """Point 14: the no-answer deadline is marked urgent from two minutes before, not earlier."""
+    frozen_now(START + timedelta(minutes=12, seconds=59))
+    booking = make_booking(START, state="due")
+    html = _text(_live(client_in, booking))
+    assert 'data-countdown="no-answer" data-status="ahead" data-urgent="yes"' not in html
+    frozen_now(START + timedelta(minutes=13, seconds=1))
+    html = _text(_live(client_in, booking))
+    assert 'data-countdown="no-answer" data-status="ahead" data-urgent="yes"' in html
+    assert _countdown(html, "no-answer") == ("ahead", "in 1 Min. 59 Sek.")
+    assert 'data-countdown="end" data-status="ahead">' in html  # the end is still far

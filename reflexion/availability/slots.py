@@ -148,6 +148,27 @@ def is_offered(start: datetime, now: datetime, zone: ZoneInfo) -> bool:
     return any(s.start == start for s in candidate_slots(day, day, zone))
 
 
+def unavailable_reason(start: datetime, now: datetime, zone: ZoneInfo) -> str | None:
+    """Say why clients cannot book ``start`` now, or None when it is offered.
+
+    ``past``, ``too_soon`` (inside the notice), ``too_far`` (beyond the horizon), ``closed`` (no
+    opening hours that day) or ``off_grid`` (the day is open, but no session starts then).
+    """
+    if start <= now:
+        return "past"
+    if start < rules.earliest_bookable(now):
+        return "too_soon"
+    if start > rules.latest_bookable(now):
+        return "too_far"
+    day = start.astimezone(zone).date()
+    day_slots = candidate_slots(day, day, zone)
+    if not day_slots:
+        return "closed"
+    if not any(s.start == start for s in day_slots):
+        return "off_grid"
+    return None
+
+
 def overlapping_bookings(start: datetime, end: datetime, exclude_id: int | None = None, *,
                          with_buffer: bool = True):
     """Live bookings whose time overlaps [start, end), widened by the buffer unless told not to.
@@ -174,6 +195,6 @@ def monday_of(day: date) -> date:
 
 
 __all__ = [
-    "Slot", "candidate_slots", "free_slots", "is_offered", "overlapping_bookings",
+    "Slot", "candidate_slots", "free_slots", "is_offered", "unavailable_reason", "overlapping_bookings",
     "format_slot_key", "parse_slot_key", "session_end", "week_days", "monday_of",
 ]

@@ -23,3 +23,12 @@ class AccessKeyForm(FlaskForm):
         validators=[DataRequired(_l("Please enter your access key.")),
                     Length(max=40, message=_l("This access key is too long."))],
     )
+
+
+class LostKeyForm(FlaskForm):
+    """Ask for a link to a new access key: the booking's reference and its e-mail address."""
+    email = email_field(_l("E-mail address"), _l("Please enter your e-mail address."))
+
+
+class NewKeyForm(FlaskForm):
+    """Confirm that the old access key may stop working (a button only)."""

@@ -15,7 +15,7 @@ from reflexion import clock
 from reflexion.availability import slots as slot_rules
 from reflexion.booking import codes, rules
 from reflexion.booking.models import Booking, Transition
-from reflexion.booking.states import Actor, State
+from reflexion.booking.states import LIVE_STATES, Actor, State
 from reflexion.extensions import db
 from reflexion.i18n import fee_cents, practice_zone
 from reflexion.sessions.deadlines import session_end
@@ -117,8 +117,9 @@ def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang:
         raise BookingError("terms")
     lock_schedule()
     now = clock.now()
-    if not slot_rules.is_offered(start, now, practice_zone()):
-        raise SlotUnavailable("not_offered")
+    reason = slot_rules.unavailable_reason(start, now, practice_zone())
+    if reason is not None:
+        raise SlotUnavailable(reason)
     if slot_rules.overlapping_bookings(start, session_end(start)):
         raise SlotTaken("taken")
     new = _create(start, name=name, email=email, call_handle=call_handle, lang=lang,
@@ -149,6 +150,12 @@ def _booking_created(booking: Booking):
     from reflexion.booking import hooks
 
     hooks.booking_created(booking)
+
+
+def live_booking_at(start: datetime) -> Booking | None:
+    """The live booking that starts at ``start`` (at most one: a unique index guards it)."""
+    return db.session.scalar(select(Booking).where(
+        Booking.start_at == start, Booking.state.in_([s.value for s in LIVE_STATES])))
 
 
 def find_by_reference(ref: str) -> Booking | None:

@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 
 from reflexion import clock
 from reflexion.availability import slots as slot_rules
-from reflexion.booking import operations
-from reflexion.booking.forms import AccessKeyForm, BookingForm
-from reflexion.booking.rules import latest_bookable
+from reflexion.booking import access, codes, operations, rules
+from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, NewKeyForm
+from reflexion.calendar.links import calendar_links
 from reflexion.extensions import db, htmx, limiter
 from reflexion.i18n import practice_zone
 
@@ -18,16 +18,22 @@ SESSION_ACCESS = "booking_access"
 SESSION_NEW = "new_booking"
 
 
+def _horizon_monday(now) -> date:
+    """The Monday of the last week that can hold a bookable time."""
+    return slot_rules.monday_of(rules.latest_bookable(now).astimezone(practice_zone()).date())
+
+
 def _week_start(text: str | None) -> date:
-    today = clock.now().astimezone(practice_zone()).date()
-    this_monday = slot_rules.monday_of(today)
+    """The week asked for, from this week on; a week beyond the booking horizon is not found."""
+    now = clock.now()
+    this_monday = slot_rules.monday_of(now.astimezone(practice_zone()).date())
     if text:
         try:
             wanted = slot_rules.monday_of(date.fromisoformat(text))
         except (ValueError, OverflowError):
             abort(404)
-        if wanted > today + timedelta(days=current_app.config["HORIZON_DAYS"]):
-            abort(404)  # beyond the horizon (and far from the end of the calendar)
+        if wanted > _horizon_monday(now):
+            abort(404)  # beyond the booking horizon (and far from the end of the calendar)
         return max(wanted, this_monday)
     return this_monday
 
@@ -54,7 +60,7 @@ def _week_context(monday: date) -> dict:
         "days": days,
         "by_day": by_day,
         "prev_week": monday - timedelta(days=7) if monday > this_monday else None,
-        "next_week": monday + timedelta(days=7) if monday + timedelta(days=7) <= horizon_end else None,
+        "next_week": monday + timedelta(days=7) if monday < _horizon_monday(now) else None,
         "today": now.astimezone(zone).date(),
     }
 
@@ -78,20 +84,47 @@ def _other_slots(around, limit=6):
     return slot_rules.free_slots(first, first + timedelta(days=14), now, zone)[:limit]
 
 
+def _own_booking_at(start):
+    """The live booking this browser session made (or opened) for ``start``, if any."""
+    refs = session.get(SESSION_ACCESS, [])
+    if not refs:
+        return None
+    booking = operations.live_booking_at(start)
+    return booking if booking is not None and booking.ref in refs else None
+
+
+def _unavailable(start, reason):
+    """The page for a time that cannot be booked, with the real reason.
+
+    409 taken, 404 beyond the horizon (not found, as the week grid says too), else 410 (gone).
+
+    A client who presses Back after booking reaches the form of their own time again: send
+    them to their booking instead of telling them someone else took it.
+    """
+    if reason == "taken":
+        own = _own_booking_at(start)
+        if own is not None:
+            new = session.get(SESSION_NEW)
+            endpoint = ".created" if new and new.get("ref") == own.ref else ".booking_page"
+            return redirect(url_for(endpoint, ref=own.ref), code=303)
+    return render_template("booking/unavailable.html", start=start, other_slots=_other_slots(start),
+                           reason=reason), {"taken": 409, "too_far": 404}.get(reason, 410)
+
+
 @bp.route("/book/<slot>", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 def book(slot):
     start = slot_rules.parse_slot_key(slot)
     now = clock.now()
-    # Bounded before any date arithmetic (near year 1 or 9999 it overflows): unreadable or
-    # beyond the horizon is not found; the past is gone.
-    if start is None or start > latest_bookable(now) + timedelta(days=1):
+    # Bounded before any date arithmetic (near year 1 or 9999 it overflows): unreadable or far
+    # beyond the horizon is plainly not found; just beyond it, the page says so (also a 404).
+    if start is None or start > rules.latest_bookable(now) + timedelta(days=366):
         abort(404)
     zone = practice_zone()
     form = BookingForm()
-    if start < now or not slot_rules.is_offered(start, now, zone):
-        return render_template("booking/unavailable.html", start=start,
-                               other_slots=_other_slots(start), reason="not_offered"), 410
+    reason = slot_rules.unavailable_reason(start, now, zone)
+    if reason is not None:
+        return _unavailable(start, reason)
     if request.method == "POST":
         if not form.validate():
             return render_template("booking/form.html", form=form, start=start,
@@ -105,19 +138,19 @@ def book(slot):
             db.session.commit()
         except operations.SlotTaken:
             db.session.rollback()
-            return render_template("booking/unavailable.html", start=start,
-                                   other_slots=_other_slots(start), reason="taken"), 409
-        except operations.SlotUnavailable:
+            return _unavailable(start, "taken")
+        except operations.SlotUnavailable as exc:
             db.session.rollback()
-            return render_template("booking/unavailable.html", start=start,
-                                   other_slots=_other_slots(start), reason="not_offered"), 410
-        session[SESSION_NEW] = {"ref": new.booking.ref, "key": new.access_key}
-        _grant_access(new.booking.ref)
+            return _unavailable(start, exc.reason)
+        _keep_key_on_display(new.booking.ref, new.access_key)
         return redirect(url_for(".created", ref=new.booking.ref), code=303)
     if slot_rules.overlapping_bookings(start, slot_rules.session_end(start)):
-        return render_template("booking/unavailable.html", start=start,
-                               other_slots=_other_slots(start), reason="taken"), 409
-    return render_template("booking/form.html", form=form, start=start, end=slot_rules.session_end(start))
+        return _unavailable(start, "taken")
+    response = current_app.make_response(
+        render_template("booking/form.html", form=form, start=start, end=slot_rules.session_end(start)))
+    # Back after booking must ask the server again, which recognises the client's own booking.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _grant_access(ref):
@@ -129,22 +162,70 @@ def _has_access(ref) -> bool:
     return ref in session.get(SESSION_ACCESS, [])
 
 
+def _keep_key_on_display(ref, access_key):
+    """Open the booking in this browser session and show its key here for a while (encrypted in the cookie)."""
+    session[SESSION_NEW] = {"ref": ref, "key": access.seal_for_display(access_key)}
+    _grant_access(ref)
+
+
+def _key_on_display(ref) -> str | None:
+    new = session.get(SESSION_NEW)
+    if not new or new.get("ref") != ref:
+        return None
+    key = access.unseal_for_display(new.get("key"))
+    if key is None:
+        session.pop(SESSION_NEW, None)
+    return key
+
+
 @bp.route("/booking/<ref>/created")
 def created(ref):
-    """Show the booking data once, right after booking."""
+    """Show the booking data right after booking, for a while in this browser session."""
     booking = operations.find_by_reference(ref)
     if booking is None or not _has_access(booking.ref):
         abort(404)
-    new = session.get(SESSION_NEW)
-    access_key = None
-    if new and new.get("ref") == booking.ref:
-        access_key = new["key"]
-        session.pop(SESSION_NEW)
-    response = current_app.make_response(
-        render_template("booking/created.html", booking=booking, access_key=access_key)
-    )
+    response = current_app.make_response(render_template(
+        "booking/created.html", booking=booking, access_key=_key_on_display(booking.ref),
+        shown_minutes=access.shown_minutes()))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+LOST_KEY_LIMIT = "5 per hour"
+
+
+@bp.route("/booking/<ref>/lost-key", methods=["GET", "POST"])
+@limiter.limit(LOST_KEY_LIMIT, methods=["POST"])
+def lost_key(ref):
+    """Lost your access key? The answer is the same whether or not reference and address match."""
+    from reflexion.mail.notify import access_key_link_requested
+
+    form = LostKeyForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("booking/lost_key.html", form=form, ref=ref), 400
+        booking = access.matching_booking(ref, form.email.data)
+        if booking is not None:
+            access_key_link_requested(booking, g.lang)
+            db.session.commit()
+        return render_template("booking/lost_key.html", form=form, ref=ref, sent=True)
+    return render_template("booking/lost_key.html", form=form, ref=ref)
+
+
+@bp.route("/booking/<ref>/new-key/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def new_key(ref, token):
+    """The link from the e-mail: confirm, get a new access key; the old one stops working."""
+    booking = access.booking_for_token(token)
+    if booking is None or booking.ref != codes.normalise_reference(ref):
+        return render_template("booking/new_key.html", ref=ref, form=None), 410
+    form = NewKeyForm()
+    if request.method == "POST" and form.validate():
+        key = access.renew_access_key(booking)
+        db.session.commit()
+        _keep_key_on_display(booking.ref, key)
+        return redirect(url_for(".created", ref=booking.ref), code=303)
+    return render_template("booking/new_key.html", ref=booking.ref, form=form)
 
 
 @bp.route("/booking/<ref>", methods=["GET", "POST"])
@@ -174,6 +255,7 @@ def _show(booking, status=200, error=None):
 
     response = current_app.make_response((render_template(
         "booking/show.html", booking=booking, confirmation_code=shown_confirmation_code(booking),
+        calendar_links=calendar_links, access_key=_key_on_display(booking.ref),
         can_cancel=can_cancel(booking, Actor.CLIENT), error=error), status))
     response.headers["Cache-Control"] = "no-store"
     return response

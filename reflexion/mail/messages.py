@@ -40,7 +40,9 @@ REMINDER = "reminder"
 BOOKING_EXPIRED = "booking_expired"
 BOOKING_CANCELLED = "booking_cancelled"
 OPERATOR_NOTICE = "operator_notice"
-KINDS = (BOOKING_RECEIVED, BOOKING_CONFIRMED, REMINDER, BOOKING_EXPIRED, BOOKING_CANCELLED, OPERATOR_NOTICE)
+ACCESS_KEY_LINK = "access_key_link"  # a link to a new access key, never the key itself
+KINDS = (BOOKING_RECEIVED, BOOKING_CONFIRMED, REMINDER, BOOKING_EXPIRED, BOOKING_CANCELLED, OPERATOR_NOTICE,
+         ACCESS_KEY_LINK)
 
 #: The invite method each kind carries, if any.
 INVITE_METHOD = {BOOKING_CONFIRMED: REQUEST, BOOKING_CANCELLED: CANCEL}
@@ -92,6 +94,10 @@ def still_needed(kind: str, booking, now) -> None:
     if booking is None or booking.anonymised_at is not None:
         raise NotNeeded("the booking is gone")
     state = State(booking.state)
+    if kind == BOOKING_RECEIVED and state != State.AWAITING_PAYMENT:
+        # Paid meanwhile (an operator booking made as paid): the confirmation says it all; a
+        # lapsed or cancelled booking has its own e-mail.
+        raise NotNeeded("the booking no longer awaits payment")
     if kind == BOOKING_CONFIRMED and (state not in _CONFIRMED_STATES or booking.end_at <= now):
         raise NotNeeded("the booking is no longer confirmed and upcoming")
     if kind == REMINDER and (state != State.CONFIRMED or booking.start_at <= now):
@@ -120,6 +126,7 @@ def _subject(kind: str, booking, lang: str) -> str:
         REMINDER: lambda: _("Reminder: your video call on %(start)s", start=start),
         BOOKING_EXPIRED: lambda: _("Your reservation %(ref)s has lapsed", ref=booking.ref),
         BOOKING_CANCELLED: lambda: _("Cancelled: your booking %(ref)s on %(start)s", ref=booking.ref, start=start),
+        ACCESS_KEY_LINK: lambda: _("A new access key for your booking %(ref)s", ref=booking.ref),
     }[kind]()
 
 
@@ -153,8 +160,19 @@ def _context(kind: str, booking, lang: str) -> dict:
     if kind == BOOKING_RECEIVED:
         context.update(
             awaiting_payment=booking.state == State.AWAITING_PAYMENT.value,
+            # A client booked by the operator never saw an access key.
+            booked_by_operator=booking.created_by == "operator",
+            lost_key_url=url_for("booking.lost_key", ref=booking.ref, lang=lang, _external=True),
             amount=format_money(booking.fee_cents, booking.currency, lang),
             bank_holder=config["BANK_ACCOUNT_HOLDER"], bank_iban=config["BANK_IBAN"], bank_bic=config["BANK_BIC"],
+        )
+    if kind == ACCESS_KEY_LINK:
+        from reflexion.booking.access import new_key_token
+
+        context.update(
+            new_key_url=url_for("booking.new_key", ref=booking.ref, token=new_key_token(booking), lang=lang,
+                                _external=True),
+            link_minutes=int(config.get("ACCESS_KEY_LINK_MINUTES", 60)),
         )
     if kind == BOOKING_CANCELLED:
         context.update(cancelled_by=_cancelled_by(booking), was_paid=bool(booking.payments))

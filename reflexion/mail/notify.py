@@ -5,6 +5,8 @@ transaction that made the change: each e-mail becomes an ``OutgoingEmail`` row a
 its send job is enqueued after the commit, so a rollback sends nothing and a failed send
 never touches the booking or the web request.
 """
+from datetime import timedelta
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -25,17 +27,19 @@ STATE_EMAILS = {
 OPERATOR_NOTICE_MINUTES = 10
 
 
-def queue_email(kind: str, *, booking=None, recipient: str | None = None, lang: str | None = None) -> OutgoingEmail:
+def queue_email(kind: str, *, booking=None, recipient: str | None = None, lang: str | None = None,
+                once: bool = True) -> OutgoingEmail:
     """Record an e-mail to send and enqueue its job after the commit; return the row.
 
     Each kind goes to a booking at most once (a hook that runs twice for one change
-    sends nothing twice): an existing row of that kind is returned instead.
+    sends nothing twice): an existing row of that kind is returned instead — unless
+    ``once`` is False (an e-mail the client asks for again, such as a new access key).
     """
     from reflexion.mail import tasks
 
     if kind not in messages.KINDS:
         raise ValueError(f"unknown e-mail kind {kind}")
-    if booking is not None and booking.id is not None:
+    if once and booking is not None and booking.id is not None:
         existing = db.session.scalar(select(OutgoingEmail).where(
             OutgoingEmail.booking_id == booking.id, OutgoingEmail.kind == kind).limit(1))
         if existing is not None:
@@ -99,3 +103,20 @@ def message_received(message):
     if recent:
         return None
     return queue_email(messages.OPERATOR_NOTICE, recipient=address, lang="de")
+
+
+#: At most one access-key renewal e-mail per booking per this many minutes.
+ACCESS_KEY_MAIL_MINUTES = 10
+
+
+def access_key_link_requested(booking, lang: str) -> bool:
+    """Queue the e-mail with the link to a new access key, unless one went out just now."""
+    since = clock.now() - timedelta(minutes=current_app.config.get("ACCESS_KEY_MAIL_MINUTES",
+                                                                   ACCESS_KEY_MAIL_MINUTES))
+    recent = db.session.scalar(select(OutgoingEmail.id).where(
+        OutgoingEmail.booking_id == booking.id, OutgoingEmail.kind == messages.ACCESS_KEY_LINK,
+        OutgoingEmail.created_at >= since).limit(1))
+    if recent is not None:
+        return False
+    queue_email(messages.ACCESS_KEY_LINK, booking=booking, lang=lang, once=False)
+    return True

@@ -73,6 +73,9 @@ def _texts(locale: str, no_answer_minutes: str, session_minutes: str) -> dict:
         "now": _("Checked clock: %(time)s"),
         "title": _("Status"),
         "days": _("%(days)d d %(h)02d:%(m)02d:%(s)02d"),
+        # Minutes and seconds with their units, so "44 min 56 s" never reads as hours:minutes.
+        "min_sec": _("%(m)d min %(s)02d s"),
+        "hour_min_sec": _("%(h)d h %(m)02d min %(s)02d s"),
     }
 
 
@@ -166,17 +169,22 @@ def format_instant_seconds(instant) -> str:
     return format_local(instant, seconds=True)
 
 
-def format_duration(seconds: float, days_pattern: str | None = None) -> str:
-    """``mm:ss`` under an hour, ``h:mm:ss`` under a day, else ``N d hh:mm:ss`` (no rounding up)."""
+def format_duration(seconds: float, days_pattern: str | None = None, patterns: dict | None = None) -> str:
+    """``44 min 56 s`` under an hour, ``1 h 02 min 05 s`` under a day, else ``N d hh:mm:ss`` (no rounding up)."""
+    patterns = patterns or texts()
     total = max(0, int(seconds))
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return (days_pattern or texts()["days"]) % {"days": days, "h": hours, "m": minutes, "s": secs}
+        return (days_pattern or patterns["days"]) % {"days": days, "h": hours, "m": minutes, "s": secs}
     if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes:02d}:{secs:02d}"
+        return patterns["hour_min_sec"] % {"h": hours, "m": minutes, "s": secs}
+    return patterns["min_sec"] % {"m": minutes, "s": secs}
+
+
+#: The no-answer deadline and the hard end escalate visibly in their last two minutes.
+URGENT_SECONDS = 120
 
 
 @dataclass
@@ -189,6 +197,7 @@ class Countdown:
     label: str = ""
     target_text: str = ""
     text: str = ""    # what the panel shows, localized
+    urgent: bool = False  # a deadline in its last two minutes
 
 
 @dataclass
@@ -221,10 +230,11 @@ def live_view(booking, now: datetime) -> LiveView:
     def ticking(key, target):
         if now < target:
             left = (target - now).total_seconds()
-            return Countdown(key, target, "ahead", left, text=t["ahead"] % {"time": format_duration(left, t["days"])})
+            return Countdown(key, target, "ahead", left, text=t["ahead"] % {"time": format_duration(left, t["days"], t)},
+                             urgent=key != "start" and left <= URGENT_SECONDS)
         since = (now - target).total_seconds()
         pattern = t["started"] if key == "start" else t["reached"]
-        return Countdown(key, target, "passed", since, text=pattern % {"time": format_duration(since, t["days"])})
+        return Countdown(key, target, "passed", since, text=pattern % {"time": format_duration(since, t["days"], t)})
 
     countdowns = [ticking("start", start)]
     if state in NEVER_CALLED:

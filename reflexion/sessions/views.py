@@ -229,7 +229,8 @@ def verify(booking_id):
     booking = _booking(booking_id)
     form = VerifyForm()
     if not form.validate():
-        return _refused(booking, _("Please type the digits the client reads out."), status=400)
+        return _refused(booking, " ".join(str(e) for e in form.confirmation.errors)
+                        or _("Please type the digits the client reads out."), status=400)
     try:
         result = actions.verify_confirmation(booking, form.confirmation.data)
         db.session.commit()
@@ -251,7 +252,7 @@ def _ending(booking_id, action, message):
     booking = _booking(booking_id)
     form = NoteForm()
     if not form.validate():
-        return _refused(booking, " ".join(form.note.errors), status=400, note_form=form)
+        return _refused(booking, " ".join(str(e) for e in form.note.errors), status=400, note_form=form)
     try:
         action(booking, note=form.note.data or None)
         db.session.commit()

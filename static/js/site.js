@@ -1,0 +1,69 @@
+/* Public pages: small progressive enhancements (static file: the CSP allows no inline script). */
+(function () {
+  "use strict";
+
+  /* After an htmx week change, move focus to the new week's heading and announce it. */
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.elt;
+    var week = document.getElementById("week");
+    if (!week || !target || (target !== week && !week.contains(target) && target.id !== "week")) {
+      return;
+    }
+    var heading = document.getElementById("week-title");
+    if (heading) {
+      heading.focus();
+      var live = document.getElementById("week-announce");
+      if (live) {
+        live.textContent = heading.textContent.trim();
+      }
+    }
+  });
+})();
+
+/* The language switch keeps what was typed into a form marked data-keep-on-language-switch:
+   the values wait in this tab's sessionStorage until the page in the other language is open. */
+(function () {
+  "use strict";
+  var PREFIX = "reflexion-keep:";
+
+  function fields(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && el.name !== "csrf_token" && el.type !== "hidden" && el.type !== "submit";
+    });
+  }
+
+  function save(form) {
+    var values = {};
+    fields(form).forEach(function (el) {
+      values[el.name] = el.type === "checkbox" ? el.checked : el.value;
+    });
+    try {
+      window.sessionStorage.setItem(PREFIX + form.dataset.keepOnLanguageSwitch, JSON.stringify(values));
+    } catch (e) { /* storage unavailable: the switch still works, only without the typed text */ }
+  }
+
+  function restore(form) {
+    var key = PREFIX + form.dataset.keepOnLanguageSwitch;
+    var stored;
+    try {
+      stored = window.sessionStorage.getItem(key);
+      window.sessionStorage.removeItem(key);
+    } catch (e) { return; }
+    if (!stored) { return; }
+    var values = JSON.parse(stored);
+    fields(form).forEach(function (el) {
+      if (!(el.name in values)) { return; }
+      if (el.type === "checkbox") { el.checked = values[el.name] === true; }
+      else if (!el.value) { el.value = values[el.name]; }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form[data-keep-on-language-switch]");
+    if (!form) { return; }
+    restore(form);
+    document.querySelectorAll(".lang-switch a[hreflang]").forEach(function (link) {
+      link.addEventListener("click", function () { save(form); });
+    });
+  });
+})();

@@ -1,0 +1,140 @@
+"""A first-time client in a real browser (system Chromium, headless) never gets lost (issue 14).
+
+Screenshots go to /tmp/shots/ (newcomer-*.png).
+"""
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+SHOTS = Path("/tmp/shots")
+SLOT = "2026-11-25T08:00:00Z"  # Wed 09:00 MEZ
+
+
+@pytest.fixture
+def app_config(app_config):
+    app_config["WTF_CSRF_ENABLED"] = True  # the real form, with its token
+    return app_config
+
+
+@pytest.fixture(autouse=True)
+def monday_morning(weekly_hours, frozen_now):
+    frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))  # Monday 09:00 MEZ
+
+
+def _page(browser, width=1280, locale="de-DE", timezone_id="Europe/Berlin"):
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale, timezone_id=timezone_id)
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and "status of 4" not in msg.text else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page, errors
+
+
+def _fill(page):
+    page.fill("#name", "Erika Muster")
+    page.fill("#email", "erika@example.org")
+    page.fill("#call_handle", "erika.muster")
+    page.check("#accept_terms")
+
+
+@pytest.mark.parametrize("lang, locale", [("de", "de-DE"), ("sv", "sv-SE")])
+def test_back_after_booking_shows_the_own_booking_not_a_taken_page(live_server, browser, lang, locale):
+    page, errors = _page(browser, locale=locale)
+    page.goto(f"{live_server}/{lang}/book/{SLOT}")
+    _fill(page)
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-access-key]")
+    ref = page.locator("[data-booking-ref]").first.inner_text().strip()
+    page.go_back()
+    page.wait_for_load_state()
+    assert f"/booking/{ref}" in page.url
+    assert page.locator("[data-unavailable]").count() == 0
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("lang, locale, word", [("de", "de-DE", "Woche"), ("sv", "sv-SE", "ecka")])
+def test_after_a_week_change_focus_is_on_the_new_weeks_heading(live_server, browser, lang, locale, word):
+    page, errors = _page(browser, locale=locale)
+    page.goto(f"{live_server}/{lang}/book")
+    page.focus("a[rel=next]")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/book?week=2026-11-30")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'week-title'")
+    announced = page.locator("#week-announce").inner_text()
+    assert word in announced and "30" in announced
+    assert not errors, errors
+
+
+def test_the_language_switch_on_the_booking_form_keeps_what_was_typed(live_server, browser):
+    page, errors = _page(browser)
+    page.goto(f"{live_server}/de/book/{SLOT}")
+    _fill(page)
+    page.click(".lang-switch a[hreflang=sv]")
+    page.wait_for_url(f"**/sv/book/{SLOT}")
+    assert page.input_value("#name") == "Erika Muster"
+    assert page.input_value("#email") == "erika@example.org"
+    assert page.input_value("#call_handle") == "erika.muster"
+    assert page.is_checked("#accept_terms")
+    page.click("button[type=submit]")  # and it books in Swedish
+    page.wait_for_selector("[data-access-key]")
+    assert "/sv/booking/" in page.url
+    assert not errors, errors
+
+
+@pytest.fixture
+def operator_page(live_server, browser, db):
+    from reflexion.operator.auth import create_operator
+
+    create_operator("op@example.org", "correct horse battery")
+    db.session.commit()
+
+    def open_page(width=1280):
+        page, errors = _page(browser, width=width)
+        page.goto(f"{live_server}/operator/login")
+        page.fill("#email", "op@example.org")
+        page.fill("#password", "correct horse battery")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/operator/")
+        return page, errors
+
+    return open_page
+
+
+def test_ending_a_session_takes_a_confirmation_step_that_works_with_the_keyboard(
+        live_server, operator_page, db, make_booking, frozen_now):
+    """Point 11: the first press only asks; Tab to the confirmation and Enter ends the session."""
+    start = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+    frozen_now(start + timedelta(minutes=5))
+    booking = make_booking(start, state="in_progress")
+    page, errors = operator_page()
+    page.goto(f"{live_server}/operator/sessions/{booking.id}")
+    page.focus('[data-action-ask="end"]')
+    page.keyboard.press("Enter")  # opens the question, ends nothing
+    db.session.expire_all()
+    assert booking.state == "in_progress"
+    assert page.locator('[data-action="end"]').is_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.action") == "end"
+    page.screenshot(path=str(SHOTS / "newcomer-confirm-end.png"), full_page=True)
+    page.keyboard.press("Enter")
+    page.wait_for_selector('[data-state-badge="completed"]')
+    db.session.expire_all()
+    assert booking.state == "completed"
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("state, action", [("answered", "identity"), ("in_progress", "abuse"),
+                                           ("awaiting_payment", "mark-paid")])
+def test_other_irreversible_actions_ask_first(live_server, operator_page, make_booking, frozen_now, state, action):
+    start = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+    frozen_now(start + timedelta(minutes=5) if state != "awaiting_payment" else start - timedelta(hours=30))
+    booking = make_booking(start, state=state)
+    page, errors = operator_page()
+    page.goto(f"{live_server}/operator/sessions/{booking.id}")
+    assert not page.locator(f'[data-action="{action}"]').is_visible()  # no one-click action
+    page.click(f'[data-action-ask="{action}"]')
+    assert page.locator(f'[data-action="{action}"]').is_visible()
+    assert not errors, errors

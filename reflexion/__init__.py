@@ -43,22 +43,32 @@ def create_app(config: dict | None = None) -> Flask:
         hooks.remove(limiter._check_request_limit)
     login_manager.init_app(app)
 
+    # inside: this package is every module's parent; a top-level import would load the app for any import
     from reflexion import models  # noqa: F401  (register the whole schema)
     from reflexion.db_events import register_db_events
+    from reflexion.errors import register_error_handlers
+    from reflexion.security import register_security_headers
+    from reflexion.cli import register_cli
 
     register_db_events(app)
     _register_language_routing(app)
     _register_blueprints(app)
     _register_template_helpers(app)
-    from reflexion.errors import register_error_handlers
-    from reflexion.security import register_security_headers
-
     register_error_handlers(app)
     register_security_headers(app)
-    from reflexion.cli import register_cli
-
     register_cli(app)
+    _connect_effects()
     return app
+
+
+def _connect_effects():
+    """The job and mail layers subscribe to the domain's signals (see reflexion.signals)."""
+    # inside: this package is every module's parent; a top-level import would load the app for any import
+    from reflexion.jobs import timers
+    from reflexion.mail import notify
+
+    timers.connect_signals()
+    notify.connect_signals()
 
 
 def _default_redis_url(app) -> str:
@@ -106,6 +116,7 @@ def _register_language_routing(app):
 
 
 def _register_blueprints(app):
+    # inside: this package is every module's parent; a top-level import would load the app for any import
     from reflexion.booking.views import bp as booking_bp
     from reflexion.calendar.views import bp as calendar_bp
     from reflexion.health import bp as health_bp
@@ -124,6 +135,8 @@ def _register_blueprints(app):
 
 
 def _register_template_helpers(app):
+    # inside: this package is every module's parent; a top-level import would load the app for any import
+    from reflexion.clock.status import for_display as clock_status, format_ms
     from reflexion.i18n import LANGUAGE_NAMES, fee_cents, format_day, format_instant, format_money
     from reflexion.templating import switch_language_url
 
@@ -131,8 +144,6 @@ def _register_template_helpers(app):
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.globals["switch_language_url"] = switch_language_url
-    from reflexion.clock.status import for_display as clock_status, format_ms
-
     app.jinja_env.globals["clock_status"] = clock_status  # footer note, dashboard widget
     app.jinja_env.filters["ms"] = format_ms
 

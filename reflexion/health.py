@@ -2,7 +2,9 @@
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from reflexion.clock import status as clock_status
 from reflexion.extensions import db, limiter
+from reflexion.redis_conn import get_redis
 
 bp = Blueprint("health", __name__)
 
@@ -25,8 +27,6 @@ def _db_status():
 
 
 def _redis_status():
-    from reflexion.redis_conn import get_redis
-
     try:
         get_redis().ping()
         return {"ok": True}
@@ -38,7 +38,6 @@ def _worker_status():
     try:
         from rq import Worker
 
-        from reflexion.redis_conn import get_redis
 
         workers = Worker.all(connection=get_redis())
         return {"ok": bool(workers), "count": len(workers)}
@@ -47,8 +46,6 @@ def _worker_status():
 
 
 def _clock_status():
-    from reflexion.clock import status as clock_status
-
     try:
         return clock_status.summary()
     except Exception as exc:

@@ -9,6 +9,8 @@ from pathlib import Path
 from flask import current_app
 from redis import Redis
 
+from reflexion.processes import die_with_parent
+
 
 def get_redis(app=None) -> Redis:
     """Return the Redis client bound to the app (created once per process)."""
@@ -62,7 +64,6 @@ class PrivateRedis:
             "--dir", str(self.folder),
             "--loglevel", "warning",
         ]
-        from reflexion.processes import die_with_parent
 
         self.process = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,

@@ -10,15 +10,15 @@ import sys
 import time
 from pathlib import Path
 
+from reflexion import create_app
 from reflexion.processes import die_with_parent
 from reflexion.redis_conn import PrivateRedis
+from reflexion.seed import seed_if_empty
 
 
 def main():
     from flask_migrate import upgrade
 
-    from reflexion import create_app
-    from reflexion.seed import seed_if_empty
 
     app = create_app()
     instance = Path(app.config["INSTANCE_DIR"])

@@ -9,13 +9,15 @@ from rq import SimpleWorker
 from sqlalchemy import select
 
 from reflexion import clock
-from reflexion.booking import hooks
+from reflexion import signals
 from reflexion.booking.models import Transition
-from reflexion.booking.states import Actor, State, transition
+from reflexion.booking.states import Actor, State
+from reflexion.booking.transitions import transition
 from reflexion.jobs import periodic, timers
 from reflexion.jobs.queue import ALL_QUEUES, DEFAULT, get_queue, use_job_app
 from reflexion.jobs.scheduling import job_status, scheduled_time
 from reflexion.redis_conn import get_redis
+from reflexion.sessions.deadlines import PURPOSES
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
@@ -35,7 +37,7 @@ def _run_worker(app):
 
 
 def _times(booking):
-    return {p: scheduled_time(timers.job_id_for(booking.id, p)) for p in timers.ALL_PURPOSES}
+    return {p: scheduled_time(timers.job_id_for(booking.id, p)) for p in PURPOSES}
 
 
 def _slot(deadline):
@@ -87,10 +89,10 @@ def test_cancelling_drops_every_timer(app, db, frozen_now, make_booking):
     timers.schedule_deadlines(booking)
     assert all(_times(booking)[p] for p in ("start", "no-answer", "end"))
     entry = transition(booking, State.CANCELLED, actor=Actor.OPERATOR)
-    hooks.state_changed(booking, entry)
+    signals.state_changed.send(booking, entry=entry)
     db.session.commit()
     assert set(_times(booking).values()) == {None}
-    assert all(job_status(timers.job_id_for(booking.id, p)) is None for p in timers.ALL_PURPOSES)
+    assert all(job_status(timers.job_id_for(booking.id, p)) is None for p in PURPOSES)
 
 
 def test_rescheduling_moves_the_timers(app, db, frozen_now, make_booking):
@@ -169,6 +171,39 @@ def test_reconcile_applies_everything_overdue_at_the_deadline_instants(app, db, 
     assert reconcile() == 0
 
 
+def test_the_sweep_reschedules_the_timers_after_its_commit_without_an_error(app, db, frozen_now, make_booking,
+                                                                            caplog):
+    """A transition the sweep applies moves the booking's timers once committed; no effect fails."""
+    frozen_now(START - timedelta(days=1))
+    booking = make_booking(START, state="confirmed")
+    timers.schedule_deadlines(booking)
+    frozen_now(START + timedelta(minutes=1))
+    with caplog.at_level("WARNING"):
+        assert periodic.run_reconcile() == 1
+    assert booking.state == "due"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    times = _times(booking)
+    assert times["start"] is None
+    assert times["no-answer"] == _slot(START + timedelta(minutes=15))
+
+
+def test_the_next_deadline_is_kept_on_the_row_for_the_sweep(app, db, frozen_now, make_booking):
+    """``next_deadline_at`` follows every state change: the sweep's query finds exactly the due ones."""
+    from reflexion.jobs.reconcile import overdue_bookings
+    from reflexion.sessions.deadlines import next_deadline
+
+    frozen_now(START - timedelta(days=1))
+    booking = make_booking(START, state="confirmed")
+    assert booking.next_deadline_at == START == next_deadline(booking)
+    assert overdue_bookings(START - timedelta(seconds=1)) == []
+    assert overdue_bookings(START) == [booking]
+    transition(booking, State.CANCELLED, actor=Actor.OPERATOR)
+    db.session.commit()
+    db.session.expire_all()
+    assert booking.next_deadline_at is None
+    assert overdue_bookings(START + timedelta(days=1)) == []
+
+
 def test_the_periodic_chain_continues_under_a_new_id_and_duplicates_stop(app, db, jobs_in_app):
     """Each run schedules its successor; a second chain (two starters) ends by itself."""
     assert periodic.ensure(periodic.RECONCILE, periodic.reconcile_job, 30)
@@ -231,7 +266,7 @@ def test_worker_start_restores_timers_and_reminders_that_redis_lost(app, db, mak
     from rq import Queue
     from rq.registry import ScheduledJobRegistry
 
-    from reflexion.jobs.reconcile import restore_timers
+    from reflexion.jobs.timers import restore_timers
     from reflexion.redis_conn import get_redis
 
     now = frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))

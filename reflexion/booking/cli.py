@@ -15,9 +15,12 @@ from werkzeug.datastructures import MultiDict
 
 from reflexion.booking import operations
 from reflexion.booking.models import Booking
+from reflexion.booking.payments import PaymentError, confirm_payment
 from reflexion.booking.states import Actor, IllegalTransition, State
 from reflexion.extensions import db
 from reflexion.i18n import practice_zone
+from reflexion.operator.bookings import BadStart, book_by_operator, parse_start
+from reflexion.operator.forms import OperatorBookingForm
 
 bookings_cli = AppGroup("bookings", help="Create and inspect bookings.")
 
@@ -85,8 +88,6 @@ def _find(ref) -> Booking:
 @click.option("--json", "as_json", is_flag=True, help="Print the new booking as JSON.")
 def create(start, name, email, call_handle, lang, paid, method, as_json):
     """Book a client at any start that overlaps no other booking (no opening-hours or notice rules)."""
-    from reflexion.operator.bookings import BadStart, book_by_operator, parse_start
-    from reflexion.operator.forms import OperatorBookingForm
 
     try:
         start_at = parse_start(start)
@@ -122,7 +123,6 @@ def create(start, name, email, call_handle, lang, paid, method, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the booking as JSON afterwards.")
 def mark_paid(ref, method, as_json):
     """Record the fee of REF as paid: the booking is confirmed, the client gets the confirmation."""
-    from reflexion.booking.payments import PaymentError, confirm_payment
 
     booking = _find(ref)
     try:

@@ -10,11 +10,11 @@ the provider acts as.)
 import logging
 import secrets
 
-from reflexion import clock
+from reflexion import clock, signals
 from reflexion.booking import codes
 from reflexion.booking.models import Payment
-from reflexion.booking.states import Actor, State, transition
-
+from reflexion.booking.states import Actor, State
+from reflexion.booking.transitions import transition
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,7 @@ def confirm_payment(booking, *, actor: Actor = Actor.OPERATOR, method: str = "ba
     issue_confirmation_data(booking)
     booking.confirmed_at = now
     booking.ical_sequence += 1
-    from reflexion.booking import hooks
-
-    hooks.state_changed(booking, entry)
+    signals.state_changed.send(booking, entry=entry)
     return entry
 
 

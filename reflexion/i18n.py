@@ -3,7 +3,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_time
+from babel.dates import format_datetime
 from babel.numbers import format_currency
 from flask import current_app, g, request
 
@@ -30,11 +30,6 @@ def practice_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 
-def to_local(instant: datetime) -> datetime:
-    """Return ``instant`` in the practice's time zone."""
-    return instant.astimezone(practice_zone())
-
-
 # Patterns: the zone abbreviation (z) is MEZ/MESZ in German, CET/CEST in Swedish.
 _PATTERNS = {
     "full": "EEEE, d. MMMM y, HH:mm z",
@@ -59,10 +54,6 @@ def format_instant(instant: datetime | None, style: str = "full", lang: str | No
     lang = lang or select_locale()
     pattern = (_PATTERNS_SV if lang == "sv" else _PATTERNS)[style]
     return format_datetime(instant, pattern, tzinfo=practice_zone(), locale=lang)
-
-
-def format_clock_time(instant: datetime, lang: str | None = None) -> str:
-    return format_time(instant, "HH:mm", tzinfo=practice_zone(), locale=lang or select_locale())
 
 
 def format_money(cents: int, currency: str, lang: str | None = None) -> str:

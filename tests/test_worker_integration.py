@@ -152,7 +152,7 @@ def _wait_for(db, booking, state, timeout):
         if booking.state == state:
             return clock.now()
         time.sleep(0.05)
-    pytest.fail(f"{booking.ref} is {booking.state}, not {state}")
+    pytest.fail(f"{booking.ref} is {booking.state}, not {state}")  # the worker's log is in tmp_path
 
 
 def _moves(db, booking):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from reflexion.booking import operations
-from reflexion.booking.models import Booking
+from reflexion.booking.models import DEFAULT_PAYMENT_METHOD, PAYMENT_METHODS, Booking
 from reflexion.booking.payments import PaymentError, confirm_payment
 from reflexion.booking.states import Actor, IllegalTransition, State
 from reflexion.extensions import db
@@ -83,7 +83,7 @@ def _find(ref) -> Booking:
 @click.option("--handle", "call_handle", required=True, help="The client's call name (e.g. Skype name).")
 @click.option("--lang", type=click.Choice(["de", "sv"]), default="de", show_default=True, help="The client's language.")
 @click.option("--paid", is_flag=True, help="The fee has been paid: confirm the booking at once.")
-@click.option("--method", type=click.Choice(["bank_transfer", "cash", "other"]), default="bank_transfer",
+@click.option("--method", type=click.Choice(PAYMENT_METHODS), default=DEFAULT_PAYMENT_METHOD,
               show_default=True, help="How the fee was paid (with --paid).")
 @click.option("--json", "as_json", is_flag=True, help="Print the new booking as JSON.")
 def create(start, name, email, call_handle, lang, paid, method, as_json):
@@ -118,7 +118,7 @@ def create(start, name, email, call_handle, lang, paid, method, as_json):
 
 @bookings_cli.command("mark-paid")
 @click.argument("ref")
-@click.option("--method", type=click.Choice(["bank_transfer", "cash", "other"]), default="bank_transfer",
+@click.option("--method", type=click.Choice(PAYMENT_METHODS), default=DEFAULT_PAYMENT_METHOD,
               show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the booking as JSON afterwards.")
 def mark_paid(ref, method, as_json):

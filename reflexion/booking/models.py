@@ -89,6 +89,11 @@ class Transition(db.Model):
     booking = relationship("Booking", back_populates="transitions")
 
 
+#: How a fee can be paid (the operator's choice when recording it); the first is the default.
+PAYMENT_METHODS = ("bank_transfer", "cash", "other")
+DEFAULT_PAYMENT_METHOD = PAYMENT_METHODS[0]
+
+
 class Payment(db.Model):
     """A fee recorded as paid."""
 
@@ -98,7 +103,7 @@ class Payment(db.Model):
     booking_id: Mapped[int] = mapped_column(db.ForeignKey("booking.id", ondelete="CASCADE"), index=True)
     amount_cents: Mapped[int] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3))
-    method: Mapped[str] = mapped_column(String(32), default="bank_transfer")
+    method: Mapped[str] = mapped_column(String(32), default=DEFAULT_PAYMENT_METHOD)
     provider_reference: Mapped[str | None] = mapped_column(String(120))
     paid_at = mapped_column(UTCDateTime, nullable=False)
     recorded_at = mapped_column(UTCDateTime, nullable=False)

@@ -10,20 +10,25 @@ the provider acts as.)
 import logging
 import secrets
 
+from flask_babel import lazy_gettext as _l
+
 from reflexion import clock, signals
 from reflexion.booking import codes
-from reflexion.booking.models import Payment
-from reflexion.booking.states import Actor, State
+from reflexion.booking.models import DEFAULT_PAYMENT_METHOD, Payment
+from reflexion.booking.states import CONFIRMED_STATES, Actor, State
 from reflexion.booking.transitions import transition
 
 log = logging.getLogger(__name__)
+
+#: The operator's name for each payment method (:data:`~reflexion.booking.models.PAYMENT_METHODS`).
+METHOD_LABELS = {"bank_transfer": _l("Bank transfer"), "cash": _l("Cash"), "other": _l("Other way of payment")}
 
 
 class PaymentError(Exception):
     """A payment that cannot be recorded (the booking lacks what confirmation needs)."""
 
 
-def confirm_payment(booking, *, actor: Actor = Actor.OPERATOR, method: str = "bank_transfer",
+def confirm_payment(booking, *, actor: Actor = Actor.OPERATOR, method: str = DEFAULT_PAYMENT_METHOD,
                     amount_cents: int | None = None, currency: str | None = None, paid_at=None,
                     provider_reference: str | None = None):
     """Record the payment and move ``booking`` from awaiting_payment to confirmed.
@@ -83,4 +88,4 @@ def shown_confirmation_code(booking) -> str | None:
 
 
 #: States in which the client's booking page shows the confirmation data.
-SHOWN_IN = frozenset({State.CONFIRMED, State.DUE, State.ANSWERED, State.IN_PROGRESS})
+SHOWN_IN = CONFIRMED_STATES

@@ -34,6 +34,13 @@ LIVE_STATES = frozenset(
 #: States of a paid session around its call.
 SESSION_STATES = frozenset({State.DUE, State.ANSWERED, State.IN_PROGRESS})
 FINAL_STATES = frozenset(State) - LIVE_STATES
+#: Paid and not over: the client's page shows the confirmation data, the invite stands,
+#: the dashboard's "next session" comes from these.
+CONFIRMED_STATES = frozenset({State.CONFIRMED}) | SESSION_STATES
+#: States in which nobody will call (never paid): the session's countdowns do not apply.
+NEVER_CALLED = frozenset({State.AWAITING_PAYMENT, State.EXPIRED, State.CANCELLED})
+#: States a booking reaches only after its fee was confirmed as paid.
+PAID_STATES = frozenset(State) - NEVER_CALLED
 
 #: (from, to) -> actors allowed to make that move.
 ALLOWED: dict[tuple[State, State], frozenset[Actor]] = {

@@ -30,7 +30,7 @@ from flask_babel import force_locale, gettext as _
 
 from reflexion import clock
 from reflexion.booking.models import Booking
-from reflexion.booking.states import State
+from reflexion.booking.states import CONFIRMED_STATES, State
 from reflexion.calendar.invite import CANCEL, REQUEST, clean_text, invite_bytes
 from reflexion.extensions import db
 from reflexion.i18n import format_instant, format_money
@@ -47,7 +47,6 @@ KINDS = (BOOKING_RECEIVED, BOOKING_CONFIRMED, REMINDER, BOOKING_EXPIRED, BOOKING
 #: The invite method each kind carries, if any.
 INVITE_METHOD = {BOOKING_CONFIRMED: REQUEST, BOOKING_CANCELLED: CANCEL}
 
-_CONFIRMED_STATES = {State.CONFIRMED, State.DUE, State.ANSWERED, State.IN_PROGRESS}
 
 
 class NotNeeded(Exception):
@@ -94,7 +93,7 @@ def still_needed(kind: str, booking, now) -> None:
     if booking is None or booking.anonymised_at is not None:
         raise NotNeeded("the booking is gone")
     state = State(booking.state)
-    if kind == BOOKING_CONFIRMED and (state not in _CONFIRMED_STATES or booking.end_at <= now):
+    if kind == BOOKING_CONFIRMED and (state not in CONFIRMED_STATES or booking.end_at <= now):
         raise NotNeeded("the booking is no longer confirmed and upcoming")
     if kind == REMINDER and not needs_reminder(booking, now):
         raise NotNeeded("nothing to remind of")

@@ -45,26 +45,29 @@ def create_app(config: dict | None = None) -> Flask:
     # Limits are declared only on the routes that need them, and each decorated route checks
     # its own. With no default or application-wide limits, the limiter's app-wide hook has
     # nothing to decide, yet costs about 0.25 ms per request (the polled panel among them).
+    # Flask-Limiter 4 has no public switch for it (3.x's ``auto_check=False`` is gone, and
+    # ``default_limits_exempt_when`` still runs the hook); the decorated routes call the same
+    # check themselves, so only the hook is taken out (the rate-limit tests prove they still hold).
     hooks = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in hooks:  # absent when rate limiting is switched off
         hooks.remove(limiter._check_request_limit)
     login_manager.init_app(app)
 
+    # inside: this package is every module's parent; a top-level import would load the app for any import
     from reflexion import models  # noqa: F401  (register the whole schema)
     from reflexion.db_events import register_db_events
+    from reflexion.errors import register_error_handlers
+    from reflexion.security import register_security_headers
+    from reflexion.cli import register_cli
 
     register_db_events(app)
     _register_language_routing(app)
     _register_blueprints(app)
     _register_template_helpers(app)
-    from reflexion.errors import register_error_handlers
-    from reflexion.security import register_security_headers
-
     register_error_handlers(app)
     register_security_headers(app)
-    from reflexion.cli import register_cli
-
     register_cli(app)
+    _connect_effects()
     return app
 
 
@@ -89,6 +92,16 @@ def _trust_proxies(app):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
+def _connect_effects():
+    """The job and mail layers subscribe to the domain's signals (see reflexion.signals)."""
+    # inside: this package is every module's parent; a top-level import would load the app for any import
+    from reflexion.jobs import timers
+    from reflexion.mail import notify
+
+    timers.connect_signals()
+    notify.connect_signals()
 
 
 def _default_redis_url(app) -> str:
@@ -136,6 +149,7 @@ def _register_language_routing(app):
 
 
 def _register_blueprints(app):
+    # inside: this package is every module's parent; a top-level import would load the app for any import
     from reflexion.booking.views import bp as booking_bp
     from reflexion.calendar.views import bp as calendar_bp
     from reflexion.health import bp as health_bp
@@ -154,9 +168,12 @@ def _register_blueprints(app):
 
 
 def _register_template_helpers(app):
+    # inside: this package is every module's parent; a top-level import would load the app for any import
+    from reflexion.booking.states import CONFIRMED_STATES, Actor, State, can_transition
+    from reflexion.clock.status import for_display as clock_status, format_ms
     from reflexion.i18n import (
-        LANGUAGE_NAMES, fee_cents, format_day, format_duration_minutes, format_instant_html, format_money,
-        format_number, format_terms_version,
+        LANGUAGE_NAMES, fee_cents, format_day, format_duration_minutes, format_instant, format_instant_html,
+        format_money, format_number, format_terms_version,
     )
     from reflexion.templating import switch_language_url
 
@@ -166,10 +183,12 @@ def _register_template_helpers(app):
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.globals["switch_language_url"] = switch_language_url
-    from reflexion.clock.status import for_display as clock_status, format_ms
-
     app.jinja_env.globals["clock_status"] = clock_status  # footer note, dashboard widget
     app.jinja_env.filters["ms"] = format_ms
+    # Templates ask the lifecycle instead of listing states: {% if can_transition(booking, "cancelled") %}
+    app.jinja_env.globals["can_transition"] = lambda booking, to, actor=Actor.OPERATOR: can_transition(
+        booking, to, actor)
+    app.jinja_env.tests["confirmed"] = lambda booking: State(booking.state) in CONFIRMED_STATES
 
     @app.context_processor
     def practice():

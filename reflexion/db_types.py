@@ -1,5 +1,5 @@
 """Column types shared by the models."""
-from datetime import datetime, timezone
+from datetime import timezone
 
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -25,9 +25,3 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
 
-
-def as_utc(value: datetime) -> datetime:
-    """Return ``value`` as an aware UTC datetime (naive values are taken as UTC)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)

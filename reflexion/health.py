@@ -2,7 +2,9 @@
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from reflexion.clock import status as clock_status
 from reflexion.extensions import db, limiter
+from reflexion.redis_conn import get_redis
 
 bp = Blueprint("health", __name__)
 
@@ -26,8 +28,6 @@ def _db_status():
 
 
 def _redis_status():
-    from reflexion.redis_conn import get_redis
-
     try:
         get_redis().ping()
         return {"ok": True}
@@ -48,8 +48,6 @@ def _worker_status():
 
 
 def _clock_status():
-    from reflexion.clock import status as clock_status
-
     try:
         return clock_status.summary()
     except Exception as exc:

@@ -3,7 +3,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 from flask import current_app, g, request
 
@@ -28,11 +28,6 @@ def select_timezone() -> str:
 
 def practice_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def to_local(instant: datetime) -> datetime:
-    """Return ``instant`` in the practice's time zone."""
-    return instant.astimezone(practice_zone())
 
 
 # Patterns: the zone abbreviation (z) is MEZ/MESZ in German, CET/CEST in Swedish.
@@ -94,10 +89,6 @@ def format_terms_version(version: str | None, lang: str | None = None) -> str:
         return format_date(datetime(year, month, 1), "LLLL y", locale=lang or select_locale())
     except (ValueError, TypeError):
         return version or ""
-
-
-def format_clock_time(instant: datetime, lang: str | None = None) -> str:
-    return format_time(instant, "HH:mm", tzinfo=practice_zone(), locale=lang or select_locale())
 
 
 def format_money(cents: int, currency: str, lang: str | None = None) -> str:

@@ -73,6 +73,8 @@ def redis_timeouts(config) -> dict:
     seconds = float(config.get("REDIS_TIMEOUT_SECONDS", 1.0))
     return {"socket_timeout": seconds, "socket_connect_timeout": seconds}
 
+from reflexion.processes import die_with_parent
+
 
 def get_redis(app=None) -> Redis:
     """Return the Redis client bound to the app (created once per process), with short timeouts."""
@@ -160,7 +162,6 @@ class PrivateRedis:
             "--dir", str(self.folder),
             "--loglevel", "warning",
         ]
-        from reflexion.processes import die_with_parent
 
         self.process = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,

@@ -11,8 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from reflexion import create_app
 from reflexion.processes import die_with_parent
 from reflexion.redis_conn import PrivateRedis
+from reflexion.seed import DEMO_EMAIL, seed_if_empty
 
 
 def main():
@@ -20,9 +22,6 @@ def main():
 
     os.umask(0o077)  # the children inherit it
     os.environ.setdefault("REFLEXION_DEMO", "1")  # make run is the demo; REFLEXION_DEMO=0 turns it off
-
-    from reflexion import create_app
-    from reflexion.seed import DEMO_EMAIL, seed_if_empty
 
     app = create_app()
     instance = Path(app.config["INSTANCE_DIR"])

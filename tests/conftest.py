@@ -218,3 +218,13 @@ def make_app(app_config):
     for other in built:
         with other.app_context():
             _db.engine.dispose()
+
+
+@pytest.fixture
+def jobs(app):
+    """Jobs run in the test app, as the worker command arranges it."""
+    from reflexion.jobs.queue import use_job_app
+
+    use_job_app(app)
+    yield app
+    use_job_app(None)

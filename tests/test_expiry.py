@@ -5,7 +5,6 @@ free again, and the client gets exactly one 'reservation lapsed' e-mail in their
 """
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select
 
 from mail_helpers import message_of, outbox_messages, run_worker, translated
@@ -14,20 +13,12 @@ from reflexion.booking import operations
 from reflexion.booking.models import Booking
 from reflexion.booking.payments import confirm_payment
 from reflexion.jobs import timers
-from reflexion.jobs.queue import use_job_app
 from reflexion.jobs.reconcile import reconcile
 from reflexion.mail.models import OutgoingEmail
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 START = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # Thu 09:00 MEZ
-
-
-@pytest.fixture
-def jobs(app):
-    use_job_app(app)
-    yield app
-    use_job_app(None)
 
 
 def _emails(db, booking, kind=None):

@@ -21,7 +21,6 @@ from reflexion.booking.models import Booking
 from reflexion.booking.payments import confirm_payment
 from reflexion.booking.states import Actor
 from reflexion.i18n import format_instant
-from reflexion.jobs.queue import use_job_app
 from reflexion.mail import messages, notify, tasks
 from reflexion.mail.models import OutgoingEmail
 from reflexion.redis_conn import get_redis
@@ -29,14 +28,6 @@ from reflexion.redis_conn import get_redis
 UTC = timezone.utc
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 09:00 MEZ
 TUESDAY_NINE = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # Tue 09:00 MEZ
-
-
-@pytest.fixture
-def jobs(app):
-    """Jobs run in the test app, as the worker command arranges it."""
-    use_job_app(app)
-    yield app
-    use_job_app(None)
 
 
 def _emails(db, booking=None):

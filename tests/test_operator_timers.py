@@ -4,38 +4,25 @@ import socket
 import subprocess
 from datetime import datetime, timedelta, timezone
 
-import pytest
-from rq import SimpleWorker
 from sqlalchemy import select
 
 from reflexion import clock
-from reflexion.booking import hooks
+from reflexion import signals
 from reflexion.booking.models import Transition
-from reflexion.booking.states import Actor, State, transition
+from reflexion.booking.states import Actor, State
+from reflexion.booking.transitions import transition
 from reflexion.jobs import periodic, timers
-from reflexion.jobs.queue import ALL_QUEUES, DEFAULT, get_queue, use_job_app
+from reflexion.jobs.queue import ALL_QUEUES, DEFAULT, get_queue
 from reflexion.jobs.scheduling import job_status, scheduled_time
 from reflexion.redis_conn import get_redis
+from mail_helpers import run_worker
+from reflexion.sessions.deadlines import PURPOSES
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def jobs_in_app(app):
-    """Jobs run in the test app (as the worker command arranges it)."""
-    use_job_app(app)
-    yield app
-    use_job_app(None)
-
-
-def _run_worker(app):
-    """A burst worker with scheduler: runs every job due by now, then returns."""
-    queues = [get_queue(name) for name in ALL_QUEUES]
-    SimpleWorker(queues, connection=get_redis(app)).work(burst=True, with_scheduler=True, logging_level="WARNING")
-
-
 def _times(booking):
-    return {p: scheduled_time(timers.job_id_for(booking.id, p)) for p in timers.ALL_PURPOSES}
+    return {p: scheduled_time(timers.job_id_for(booking.id, p)) for p in PURPOSES}
 
 
 def _slot(deadline):
@@ -87,10 +74,10 @@ def test_cancelling_drops_every_timer(app, db, frozen_now, make_booking):
     timers.schedule_deadlines(booking)
     assert all(_times(booking)[p] for p in ("start", "no-answer", "end"))
     entry = transition(booking, State.CANCELLED, actor=Actor.OPERATOR)
-    hooks.state_changed(booking, entry)
+    signals.state_changed.send(booking, entry=entry)
     db.session.commit()
     assert set(_times(booking).values()) == {None}
-    assert all(job_status(timers.job_id_for(booking.id, p)) is None for p in timers.ALL_PURPOSES)
+    assert all(job_status(timers.job_id_for(booking.id, p)) is None for p in PURPOSES)
 
 
 def test_rescheduling_moves_the_timers(app, db, frozen_now, make_booking):
@@ -114,7 +101,7 @@ def test_an_answered_session_keeps_only_the_hard_end(app, db, frozen_now, make_b
     assert [p for p, t in _times(booking).items() if t] == ["end"]
 
 
-def test_the_timer_job_is_idempotent(app, db, jobs_in_app, make_booking):
+def test_the_timer_job_is_idempotent(app, db, jobs, make_booking):
     """Run twice (or after the operator acted), the job writes each move once."""
     now = clock.now()
     booking = make_booking(now - timedelta(minutes=1), state="confirmed")
@@ -126,7 +113,7 @@ def test_the_timer_job_is_idempotent(app, db, jobs_in_app, make_booking):
     assert [r.to_state for r in rows] == ["confirmed", "due"]
 
 
-def test_the_job_waits_out_its_lead_and_lands_on_the_deadline(app, db, jobs_in_app, make_booking):
+def test_the_job_waits_out_its_lead_and_lands_on_the_deadline(app, db, jobs, make_booking):
     """Enqueued LEAD early, the job sleeps until the deadline, then applies it (recorded at it)."""
     deadline = clock.now() + timedelta(seconds=0.6)
     booking = make_booking(deadline, state="confirmed")
@@ -136,13 +123,13 @@ def test_the_job_waits_out_its_lead_and_lands_on_the_deadline(app, db, jobs_in_a
     assert booking.transitions[-1].at == deadline
 
 
-def test_a_worker_with_scheduler_runs_due_timers_and_keeps_the_rest(app, db, jobs_in_app, make_booking):
+def test_a_worker_with_scheduler_runs_due_timers_and_keeps_the_rest(app, db, jobs, make_booking):
     """Start passed: the start job runs in a real (burst) worker; the future timers stay scheduled,
     and the running job did not cancel or replace itself."""
     now = clock.now()
     booking = make_booking(now - timedelta(seconds=5), state="confirmed")
     timers.schedule_deadlines(booking)
-    _run_worker(app)
+    run_worker(app)
     db.session.expire_all()
     assert booking.state == "due"
     assert job_status(timers.job_id_for(booking.id, "start")) == "finished"
@@ -169,7 +156,40 @@ def test_reconcile_applies_everything_overdue_at_the_deadline_instants(app, db, 
     assert reconcile() == 0
 
 
-def test_the_periodic_chain_continues_under_a_new_id_and_duplicates_stop(app, db, jobs_in_app):
+def test_the_sweep_reschedules_the_timers_after_its_commit_without_an_error(app, db, frozen_now, make_booking,
+                                                                            caplog):
+    """A transition the sweep applies moves the booking's timers once committed; no effect fails."""
+    frozen_now(START - timedelta(days=1))
+    booking = make_booking(START, state="confirmed")
+    timers.schedule_deadlines(booking)
+    frozen_now(START + timedelta(minutes=1))
+    with caplog.at_level("WARNING"):
+        assert periodic.run_reconcile() == 1
+    assert booking.state == "due"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    times = _times(booking)
+    assert times["start"] is None
+    assert times["no-answer"] == _slot(START + timedelta(minutes=15))
+
+
+def test_the_next_deadline_is_kept_on_the_row_for_the_sweep(app, db, frozen_now, make_booking):
+    """``next_deadline_at`` follows every state change: the sweep's query finds exactly the due ones."""
+    from reflexion.jobs.reconcile import overdue_bookings
+    from reflexion.sessions.deadlines import next_deadline
+
+    frozen_now(START - timedelta(days=1))
+    booking = make_booking(START, state="confirmed")
+    assert booking.next_deadline_at == START == next_deadline(booking)
+    assert overdue_bookings(START - timedelta(seconds=1)) == []
+    assert overdue_bookings(START) == [booking]
+    transition(booking, State.CANCELLED, actor=Actor.OPERATOR)
+    db.session.commit()
+    db.session.expire_all()
+    assert booking.next_deadline_at is None
+    assert overdue_bookings(START + timedelta(days=1)) == []
+
+
+def test_the_periodic_chain_continues_under_a_new_id_and_duplicates_stop(app, db, jobs):
     """Each run schedules its successor; a second chain (two starters) ends by itself."""
     assert periodic.ensure(periodic.RECONCILE, periodic.reconcile_job, 30)
     assert not periodic.ensure(periodic.RECONCILE, periodic.reconcile_job, 30)  # one is pending
@@ -180,7 +200,7 @@ def test_the_periodic_chain_continues_under_a_new_id_and_duplicates_stop(app, db
     current = get_redis().get("reflexion:periodic:reconcile").decode()
     for job_id in registry.get_job_ids():
         registry.schedule(get_queue(DEFAULT).fetch_job(job_id), datetime.now(timezone.utc) - timedelta(seconds=1))
-    _run_worker(app)
+    run_worker(app)
     (successor,) = registry.get_job_ids()
     assert successor not in (first, current)
     assert get_redis().get("reflexion:periodic:reconcile").decode() == successor
@@ -196,7 +216,7 @@ def test_web_side_scheduling_also_starts_the_safety_net(app, db, frozen_now, mak
     assert job_status(pending) == "scheduled"
 
 
-def test_worker_start_reconciles_and_starts_the_chain(app, db, jobs_in_app, make_booking, monkeypatch):
+def test_worker_start_reconciles_and_starts_the_chain(app, db, jobs, make_booking, monkeypatch):
     from reflexion.jobs import clock_jobs, worker
 
     monkeypatch.setattr(clock_jobs, "start", lambda app: None)
@@ -231,7 +251,7 @@ def test_worker_start_restores_timers_and_reminders_that_redis_lost(app, db, mak
     from rq import Queue
     from rq.registry import ScheduledJobRegistry
 
-    from reflexion.jobs.reconcile import restore_timers
+    from reflexion.jobs.timers import restore_timers
     from reflexion.redis_conn import get_redis
 
     now = frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))

@@ -13,9 +13,10 @@ from reflexion.booking.states import (
     IllegalTransition,
     State,
     can_transition,
-    transition,
 )
-from reflexion.sessions.lifecycle import apply_deadlines, due_transitions, next_deadline
+from reflexion.booking.transitions import transition
+from reflexion.sessions.deadlines import due_transitions, next_deadline
+from reflexion.sessions.lifecycle import apply_deadlines
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # 10:00 MEZ
@@ -107,7 +108,7 @@ def test_a_move_made_meanwhile_by_someone_else_wins(app, db, frozen_now, make_bo
     assert [t.to_state for t in _audit(db, booking)] == ["due"]
 
 
-# -- deadline rules (sessions/lifecycle.py) ------------------------------------------
+# -- deadline rules (sessions/deadlines.py) ------------------------------------------
 
 class _B:
     """A booking stand-in for the pure rules."""

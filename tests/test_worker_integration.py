@@ -109,11 +109,31 @@ class WorkerProcess:
             self.log.close()
 
 
+def logged_errors(tmp_path) -> list[str]:
+    """Lines at ERROR level (or tracebacks) in every log the test's workers wrote."""
+    return [line for log in sorted(tmp_path.glob("worker-*.log"))
+            for line in log.read_text(errors="replace").splitlines()
+            if " ERROR " in line or line.startswith("Traceback")]
+
+
 @pytest.fixture
 def worker(app, redis_server, tmp_path):
+    """A worker subprocess; the test fails if the worker logged an ERROR (an effect that raised)."""
     process = WorkerProcess(app, redis_server.url, tmp_path)
     yield process
     process.stop()
+    errors = logged_errors(tmp_path)
+    if errors:
+        pytest.fail("the worker logged errors:\n" + "\n".join(errors[:20]))
+
+
+def test_the_log_check_sees_an_error_line(tmp_path):
+    """The worker fixture's log check is not vacuous: an effect's ERROR line is found."""
+    (tmp_path / "worker-1.log").write_text(
+        "2026-12-01 22:00:00,000 INFO rq.worker: started\n"
+        "2026-12-01 22:00:01,000 ERROR reflexion.effects: after-commit effect apply_timer_plan failed\n")
+    assert logged_errors(tmp_path) == [
+        "2026-12-01 22:00:01,000 ERROR reflexion.effects: after-commit effect apply_timer_plan failed"]
 
 
 def _paid_booking(db, make_booking, start):
@@ -134,7 +154,7 @@ def _wait_for(db, booking, state, timeout):
         if booking.state == state:
             return clock.now()
         time.sleep(0.05)
-    pytest.fail(f"{booking.ref} is {booking.state}, not {state}")
+    pytest.fail(f"{booking.ref} is {booking.state}, not {state}")  # the worker's log is in tmp_path
 
 
 def _moves(db, booking):

@@ -4,13 +4,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from reflexion.i18n import select_locale
 from reflexion.validators import plausible_day, printable_text, single_line, strip_filter
 
 
 def _weekday_choices():
     from babel.dates import get_day_names
 
-    from reflexion.i18n import select_locale
 
     names = get_day_names("wide", locale=select_locale())
     return [SelectChoice(str(day), names[day]) for day in range(7)]

@@ -4,15 +4,14 @@ The operator panel and the command line call :func:`cancel_booking`; the client'
 page calls it with ``Actor.CLIENT``. Who may cancel what is the lifecycle's rule
 (:data:`reflexion.booking.states.ALLOWED`), checked by the one transition function.
 """
-from reflexion.booking.states import Actor, State, transition
+from reflexion import signals
+from reflexion.booking.states import Actor, State, can_transition
+from reflexion.booking.transitions import transition
 from reflexion.calendar.invite import raise_sequence
-from reflexion.effects import after_commit
 
 
 def can_cancel(booking, actor: Actor) -> bool:
     """Tell whether ``actor`` may cancel ``booking`` now."""
-    from reflexion.booking.states import can_transition
-
     return can_transition(booking, State.CANCELLED, actor)
 
 
@@ -22,18 +21,13 @@ def cancel_booking(booking, *, actor: Actor, note: str | None = None):
     - the client may cancel only while the booking awaits payment;
     - the operator may cancel while it awaits payment or is confirmed (the session not begun).
 
-    The slot is free again at once. The invite's SEQUENCE goes up, the deadline timers and
-    the reminder are cancelled after the commit, and the client gets the cancellation e-mail
-    with a ``METHOD:CANCEL`` invite (same UID, higher SEQUENCE) that removes the event from
-    their calendar. Raises :class:`reflexion.booking.states.IllegalTransition` otherwise.
+    The slot is free again at once. The invite's SEQUENCE goes up; like every state change
+    it sends ``state_changed``, whose receivers drop the deadline timers and the reminder
+    after the commit and queue the cancellation e-mail with a ``METHOD:CANCEL`` invite (same
+    UID, higher SEQUENCE) that removes the event from the client's calendar.
+    Raises :class:`reflexion.booking.states.IllegalTransition` otherwise.
     """
-    from reflexion.booking import hooks
-    from reflexion.jobs import timers
-    from reflexion.mail import tasks
-
     entry = transition(booking, State.CANCELLED, actor=Actor(actor), note=note)
     raise_sequence(booking)
-    after_commit(timers.cancel_deadlines, booking.id)
-    after_commit(tasks.cancel_reminder, booking.id)
-    hooks.state_changed(booking, entry)
+    signals.state_changed.send(booking, entry=entry)
     return entry

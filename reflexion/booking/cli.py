@@ -14,10 +14,13 @@ from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from reflexion.booking import operations
-from reflexion.booking.models import Booking
+from reflexion.booking.models import DEFAULT_PAYMENT_METHOD, PAYMENT_METHODS, Booking
+from reflexion.booking.payments import PaymentError, confirm_payment
 from reflexion.booking.states import Actor, IllegalTransition, State
 from reflexion.extensions import db
 from reflexion.i18n import practice_zone
+from reflexion.operator.bookings import BadStart, book_by_operator, parse_start
+from reflexion.operator.forms import OperatorBookingForm
 
 bookings_cli = AppGroup("bookings", help="Create and inspect bookings.")
 
@@ -80,13 +83,11 @@ def _find(ref) -> Booking:
 @click.option("--handle", "call_handle", required=True, help="The client's call name (e.g. Skype name).")
 @click.option("--lang", type=click.Choice(["de", "sv"]), default="de", show_default=True, help="The client's language.")
 @click.option("--paid", is_flag=True, help="The fee has been paid: confirm the booking at once.")
-@click.option("--method", type=click.Choice(["bank_transfer", "cash", "other"]), default="bank_transfer",
+@click.option("--method", type=click.Choice(PAYMENT_METHODS), default=DEFAULT_PAYMENT_METHOD,
               show_default=True, help="How the fee was paid (with --paid).")
 @click.option("--json", "as_json", is_flag=True, help="Print the new booking as JSON.")
 def create(start, name, email, call_handle, lang, paid, method, as_json):
     """Book a client at any start that overlaps no other booking (no opening-hours or notice rules)."""
-    from reflexion.operator.bookings import BadStart, book_by_operator, parse_start
-    from reflexion.operator.forms import OperatorBookingForm
 
     try:
         start_at = parse_start(start)
@@ -117,12 +118,11 @@ def create(start, name, email, call_handle, lang, paid, method, as_json):
 
 @bookings_cli.command("mark-paid")
 @click.argument("ref")
-@click.option("--method", type=click.Choice(["bank_transfer", "cash", "other"]), default="bank_transfer",
+@click.option("--method", type=click.Choice(PAYMENT_METHODS), default=DEFAULT_PAYMENT_METHOD,
               show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the booking as JSON afterwards.")
 def mark_paid(ref, method, as_json):
     """Record the fee of REF as paid: the booking is confirmed, the client gets the confirmation."""
-    from reflexion.booking.payments import PaymentError, confirm_payment
 
     booking = _find(ref)
     try:

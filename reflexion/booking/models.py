@@ -1,12 +1,11 @@
 """Bookings, their audit log and payments."""
-from datetime import timedelta
-
-from sqlalchemy import Index, String, text
+from sqlalchemy import Index, String, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reflexion.booking.states import LIVE_STATES, State
 from reflexion.db_types import UTCDateTime
 from reflexion.extensions import db
+from reflexion.sessions.deadlines import next_deadline
 
 _live = ", ".join(f"'{s.value}'" for s in sorted(LIVE_STATES))
 
@@ -29,6 +28,9 @@ class Booking(db.Model):
     terms_version: Mapped[str | None] = mapped_column(String(32))
     terms_accepted_at = mapped_column(UTCDateTime)
     payment_deadline = mapped_column(UTCDateTime)
+    #: When the clock alone changes this booking next (:func:`~reflexion.sessions.deadlines.next_deadline`),
+    #: kept current on every write; the reconcile sweep's indexed query.
+    next_deadline_at = mapped_column(UTCDateTime, index=True)
     fee_cents: Mapped[int] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3))
     # Confirmation data: issued at payment, stored only as a hash
@@ -60,16 +62,15 @@ class Booking(db.Model):
         ),
     )
 
-    @property
-    def is_live(self) -> bool:
-        return State(self.state) in LIVE_STATES
-
-    @property
-    def duration(self) -> timedelta:
-        return self.end_at - self.start_at
-
     def __repr__(self):
         return f"<Booking {self.ref} {self.state} {self.start_at:%Y-%m-%dT%H:%MZ}>"
+
+
+@event.listens_for(Booking, "before_insert")
+@event.listens_for(Booking, "before_update")
+def _keep_next_deadline(mapper, connection, booking):
+    """Whatever changed (state, start, payment deadline), the stored next deadline follows."""
+    booking.next_deadline_at = next_deadline(booking)
 
 
 class Transition(db.Model):
@@ -88,6 +89,11 @@ class Transition(db.Model):
     booking = relationship("Booking", back_populates="transitions")
 
 
+#: How a fee can be paid (the operator's choice when recording it); the first is the default.
+PAYMENT_METHODS = ("bank_transfer", "cash", "other")
+DEFAULT_PAYMENT_METHOD = PAYMENT_METHODS[0]
+
+
 class Payment(db.Model):
     """A fee recorded as paid."""
 
@@ -97,7 +103,7 @@ class Payment(db.Model):
     booking_id: Mapped[int] = mapped_column(db.ForeignKey("booking.id", ondelete="CASCADE"), index=True)
     amount_cents: Mapped[int] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3))
-    method: Mapped[str] = mapped_column(String(32), default="bank_transfer")
+    method: Mapped[str] = mapped_column(String(32), default=DEFAULT_PAYMENT_METHOD)
     provider_reference: Mapped[str | None] = mapped_column(String(120))
     paid_at = mapped_column(UTCDateTime, nullable=False)
     recorded_at = mapped_column(UTCDateTime, nullable=False)

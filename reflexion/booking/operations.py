@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from reflexion import clock
+from reflexion import clock, signals
 from reflexion.availability import slots as slot_rules
 from reflexion.booking import codes, rules
 from reflexion.booking.models import Booking, Transition
@@ -19,7 +19,6 @@ from reflexion.booking.states import LIVE_STATES, Actor, State
 from reflexion.extensions import db
 from reflexion.i18n import fee_cents, practice_zone
 from reflexion.sessions.deadlines import session_end
-
 
 #: Advisory-lock key that serialises writers of the schedule on PostgreSQL.
 SCHEDULE_LOCK_KEY = 73402025
@@ -85,14 +84,15 @@ def _create(start: datetime, *, name, email, call_handle, lang, actor: Actor,
         ical_uid=f"{uuid.uuid4()}@reflexion",
         ical_sequence=0,
     )
-    db.session.add(booking)
-    db.session.add(Transition(booking=booking, from_state="new", to_state=booking.state,
-                              actor=actor.value, at=now, note=None))
     try:
-        db.session.flush()
+        # A savepoint: losing the race undoes only this insert; the caller's transaction
+        # stays usable and the caller decides to roll back.
+        with db.session.begin_nested():
+            db.session.add(booking)
+            db.session.add(Transition(booking=booking, from_state="new", to_state=booking.state,
+                                      actor=actor.value, at=now, note=None))
     except IntegrityError as exc:
         # The unique index on live start instants: another request won the race.
-        db.session.rollback()
         raise SlotTaken("taken") from exc
     return NewBooking(booking, access_key)
 
@@ -124,7 +124,7 @@ def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang:
         raise SlotTaken("taken")
     new = _create(start, name=name, email=email, call_handle=call_handle, lang=lang,
                   actor=Actor.CLIENT, terms_version=current_app.config["TERMS_VERSION"], now=now)
-    _booking_created(new.booking)
+    signals.booking_created.send(new.booking)
     return new
 
 
@@ -141,15 +141,8 @@ def book_for_client(start: datetime, *, name: str, email: str, call_handle: str,
         raise SlotTaken("overlap")
     new = _create(start, name=name, email=email, call_handle=call_handle, lang=lang,
                   actor=Actor.OPERATOR, terms_version=None, now=now)
-    _booking_created(new.booking)
+    signals.booking_created.send(new.booking)
     return new
-
-
-def _booking_created(booking: Booking):
-    """Hook: schedule the payment-deadline job and the 'booking received' e-mail."""
-    from reflexion.booking import hooks
-
-    hooks.booking_created(booking)
 
 
 def live_booking_at(start: datetime) -> Booking | None:

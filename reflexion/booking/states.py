@@ -1,11 +1,10 @@
-"""The booking lifecycle: states, legal transitions and the one function that changes state.
+"""The booking lifecycle (pure): states, the named state sets, the table of legal moves.
 
-Every change of ``Booking.state`` goes through :func:`transition`, which checks the move
-against :data:`ALLOWED`, and writes the audit log (booking, from, to, actor, instant, note).
+Every change of ``Booking.state`` goes through :func:`reflexion.booking.transitions.transition`,
+which checks the move with :func:`can_transition` against :data:`ALLOWED` and writes the
+audit log (booking, from, to, actor, instant, note).
 """
 from enum import StrEnum
-
-from reflexion import clock
 
 
 class State(StrEnum):
@@ -35,6 +34,13 @@ LIVE_STATES = frozenset(
 #: States of a paid session around its call.
 SESSION_STATES = frozenset({State.DUE, State.ANSWERED, State.IN_PROGRESS})
 FINAL_STATES = frozenset(State) - LIVE_STATES
+#: Paid and not over: the client's page shows the confirmation data, the invite stands,
+#: the dashboard's "next session" comes from these.
+CONFIRMED_STATES = frozenset({State.CONFIRMED}) | SESSION_STATES
+#: States in which nobody will call (never paid): the session's countdowns do not apply.
+NEVER_CALLED = frozenset({State.AWAITING_PAYMENT, State.EXPIRED, State.CANCELLED})
+#: States a booking reaches only after its fee was confirmed as paid.
+PAID_STATES = frozenset(State) - NEVER_CALLED
 
 #: (from, to) -> actors allowed to make that move.
 ALLOWED: dict[tuple[State, State], frozenset[Actor]] = {
@@ -67,44 +73,3 @@ class IllegalTransition(Exception):
 def can_transition(booking, to: State, actor: Actor) -> bool:
     """Tell whether ``actor`` may move ``booking`` to ``to`` now."""
     return actor in ALLOWED.get((State(booking.state), State(to)), frozenset())
-
-
-def transition(booking, to: State, *, actor: Actor, at=None, note: str | None = None):
-    """Move ``booking`` to ``to`` and record it; raise :class:`IllegalTransition` otherwise.
-
-    ``at`` is the instant the change counts from (a deadline applied late is recorded at
-    the deadline); it defaults to the checked clock's now.
-    """
-    from sqlalchemy import inspect, update
-    from sqlalchemy.orm.attributes import set_committed_value
-
-    from reflexion.booking.models import Booking, Transition
-    from reflexion.extensions import db
-
-    to, actor = State(to), Actor(actor)
-    if not can_transition(booking, to, actor):
-        raise IllegalTransition(booking, to, actor)
-    from_state = booking.state
-    if inspect(booking).persistent:
-        # Compare-and-set in the database: a timer job, the reconcile sweep and the operator
-        # may act on the same booking at once; only the first move from ``from_state`` wins.
-        result = db.session.execute(
-            update(Booking).where(Booking.id == booking.id, Booking.state == from_state).values(state=to.value),
-            execution_options={"synchronize_session": False},
-        )
-        if result.rowcount != 1:
-            db.session.expire(booking, ["state"])
-            raise IllegalTransition(booking, to, actor)
-        set_committed_value(booking, "state", to.value)
-    else:
-        booking.state = to.value
-    entry = Transition(
-        booking=booking,
-        from_state=from_state,
-        to_state=to.value,
-        actor=actor.value,
-        at=at or clock.now(),
-        note=(note or None) and note[:500],
-    )
-    db.session.add(entry)
-    return entry

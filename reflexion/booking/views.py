@@ -7,7 +7,10 @@ from flask_babel import gettext as _
 from reflexion import clock
 from reflexion.availability import slots as slot_rules
 from reflexion.booking import access, codes, operations, rules
+from reflexion.booking.cancellation import can_cancel, cancel_booking
 from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, NewKeyForm
+from reflexion.booking.payments import shown_confirmation_code
+from reflexion.booking.states import Actor, IllegalTransition
 from reflexion.calendar.links import calendar_links
 from reflexion.extensions import db, htmx, limiter
 from reflexion.i18n import practice_zone
@@ -249,9 +252,6 @@ def booking_page(ref):
 
 def _show(booking, status=200, error=None):
     """The client's booking page; the confirmation data appear once the fee is confirmed."""
-    from reflexion.booking.cancellation import can_cancel
-    from reflexion.booking.payments import shown_confirmation_code
-    from reflexion.booking.states import Actor
 
     response = current_app.make_response((render_template(
         "booking/show.html", booking=booking, confirmation_code=shown_confirmation_code(booking),
@@ -265,8 +265,6 @@ def _show(booking, status=200, error=None):
 @limiter.limit("10 per minute")
 def cancel(ref):
     """The client cancels their booking (allowed while it awaits payment)."""
-    from reflexion.booking.cancellation import cancel_booking
-    from reflexion.booking.states import Actor, IllegalTransition
 
     booking = operations.find_by_reference(ref)
     if booking is None or not _has_access(booking.ref):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from reflexion import clock
 from reflexion.booking.models import Booking
+from reflexion.booking.states import LIVE_STATES
 from reflexion.calendar.invite import external_url, new_calendar, operator_event, vtimezone
 from reflexion.calendar.models import FeedToken
 from reflexion.extensions import db
@@ -97,7 +98,6 @@ def feed_url(token: str | None = None, scheme: str | None = None) -> str | None:
 
 def feed_bookings(now):
     """Bookings in the feed: all live ones, and the others of the last :data:`HISTORY`."""
-    from reflexion.booking.states import LIVE_STATES
 
     live = [s.value for s in LIVE_STATES]
     return db.session.scalars(

@@ -1,6 +1,8 @@
 """Calendar downloads: the client's invite and the operator's private feed."""
 from flask import Blueprint, abort, current_app, g, request
 
+from reflexion.booking import operations
+from reflexion.booking.views import _has_access
 from reflexion.calendar import feed
 from reflexion.calendar.invite import invite_bytes, invite_method
 
@@ -12,8 +14,6 @@ CALENDAR_TYPE = "text/calendar; charset=utf-8"
 @bp.route("/<lang>/booking/<ref>/invite.ics")
 def booking_invite(ref):
     """The client's invite (REQUEST, or CANCEL once cancelled); needs the booking page's access."""
-    from reflexion.booking import operations
-    from reflexion.booking.views import _has_access
 
     booking = operations.find_by_reference(ref)
     if booking is None or not _has_access(booking.ref) or booking.confirmed_at is None:

@@ -21,6 +21,10 @@ from typing import NamedTuple
 
 from flask import current_app, has_app_context
 
+from reflexion.clock.models import ClockCheck
+from reflexion.extensions import db
+from reflexion.redis_conn import get_redis
+
 log = logging.getLogger(__name__)
 
 REDIS_KEY = "reflexion:clock:last-good"
@@ -126,7 +130,6 @@ def forget_cached_offset():
 
 def read_cached_status(app) -> dict | None:
     """Return the status kept in Redis (the hot path: no database access)."""
-    from reflexion.redis_conn import get_redis
 
     raw = get_redis(app).get(REDIS_KEY)
     return json.loads(raw) if raw else None
@@ -143,7 +146,6 @@ def restore_cached_status(app) -> dict | None:
     Web requests read only Redis, so that :func:`now` never needs a second database
     connection while a request holds one; the worker restores the key from the history.
     """
-    from reflexion.redis_conn import get_redis
 
     if read_cached_status(app) is not None:
         return None
@@ -157,9 +159,6 @@ def restore_cached_status(app) -> dict | None:
 def _status_from_history(app) -> dict | None:
     """Rebuild the status from the database (Redis lost it, e.g. a restart without persistence)."""
     from sqlalchemy import func, select
-
-    from reflexion.clock.models import ClockCheck
-    from reflexion.extensions import db
 
     # A connection of its own: never touch the caller's session or transaction.
     with db.engine.connect() as connection:

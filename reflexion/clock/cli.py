@@ -4,6 +4,10 @@ import json
 import click
 from flask.cli import AppGroup
 
+from reflexion.clock import ntp
+from reflexion.clock.status import summary
+from reflexion.extensions import db
+
 clock_cli = AppGroup("clock", help="The NTP-checked clock.")
 
 
@@ -13,8 +17,6 @@ def check_command():
 
     Exits with status 1 when no server gave a usable answer (the last offset stays in use).
     """
-    from reflexion.clock import ntp
-    from reflexion.extensions import db
 
     result = ntp.check()
     db.session.commit()
@@ -44,7 +46,6 @@ def check_command():
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status_command(as_json):
     """Show the stored clock status (what /healthz reports)."""
-    from reflexion.clock.status import summary
 
     info = summary()
     if as_json:

@@ -20,6 +20,7 @@ from flask import current_app
 from reflexion import clock
 from reflexion.clock.models import ClockCheck
 from reflexion.extensions import db
+from reflexion.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -244,8 +245,6 @@ def _previous_status(app) -> dict | None:
 
 
 def _store(app, status: dict):
-    from reflexion.redis_conn import get_redis
-
     try:
         get_redis(app).set(clock.REDIS_KEY, json.dumps(status))
     except Exception as exc:  # the database row still records the check

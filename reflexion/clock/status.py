@@ -4,6 +4,7 @@ from datetime import datetime
 from flask import current_app
 
 from reflexion import clock
+from reflexion.i18n import select_locale
 
 #: The dashboard warns once the last good check is older than this.
 WARN_AFTER_SECONDS = 3600
@@ -65,7 +66,6 @@ def format_ms(value: float | None, signed: bool = True) -> str:
     """A millisecond figure in the page's language, e.g. ``+12,3`` (German)."""
     from babel.numbers import format_decimal
 
-    from reflexion.i18n import select_locale
 
     if value is None:
         return ""

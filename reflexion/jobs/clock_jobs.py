@@ -6,6 +6,7 @@ checks, so a check that hangs or a killed work horse does not end the chain.
 """
 import logging
 
+from reflexion.clock import ntp, restore_cached_status
 from reflexion.extensions import db
 from reflexion.jobs.periodic import is_current_run, schedule_next
 from reflexion.jobs.queue import job_app
@@ -19,8 +20,6 @@ def start(app):
     """Run a clock check now and schedule the periodic ones."""
     with app.app_context():
         try:
-            from reflexion.clock import restore_cached_status
-
             restore_cached_status(app)
         except Exception:
             log.exception("clock: could not restore the last offset from the history")
@@ -43,7 +42,6 @@ def clock_check_job():
 
 def run_check(app) -> dict | None:
     """Run one check and commit it; never raise (a failed check keeps the last offset)."""
-    from reflexion.clock import ntp
 
     try:
         result = ntp.check(app)

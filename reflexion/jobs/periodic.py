@@ -10,11 +10,15 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
+from rq import get_current_job
 
 from reflexion import clock
 from reflexion.extensions import db
 from reflexion.jobs.queue import DEFAULT, job_app
+from reflexion.jobs.reconcile import reconcile
 from reflexion.jobs.scheduling import job_status, schedule_at
+from reflexion.mail.tasks import requeue_unsent
+from reflexion.privacy.retention import purge_expired
 from reflexion.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
@@ -49,8 +53,6 @@ def ensure(name: str, func, seconds: float, queue: str = DEFAULT) -> bool:
 
 def is_current_run(name: str) -> bool:
     """Inside a periodic job: tell whether this run is the chain's remembered one."""
-    from rq import get_current_job
-
     current = get_current_job()
     if current is None:
         return True
@@ -66,25 +68,15 @@ def ensure_reconcile():
         log.warning("could not check the periodic reconcile job", exc_info=True)
 
 
-def start(app):
-    """At worker start: catch up on everything overdue, then start the periodic jobs."""
-    with app.app_context():
-        run_reconcile()
-        from reflexion.jobs.reconcile import restore_timers
-
-        restore_timers()
-        # A fresh chain: whatever an earlier worker left pending stops as a duplicate.
-        schedule_next(RECONCILE, reconcile_job, app.config["RECONCILE_SECONDS"])
-        schedule_next(PRIVACY_PURGE, privacy_purge_job, 60)
-        from reflexion.jobs import clock_jobs
-
-        clock_jobs.start(app)
+def start_chains(app):
+    """At worker start: a fresh reconcile and privacy chain (pending runs of an earlier worker
+    stop as duplicates)."""
+    schedule_next(RECONCILE, reconcile_job, app.config["RECONCILE_SECONDS"])
+    schedule_next(PRIVACY_PURGE, privacy_purge_job, 60)
 
 
 def run_reconcile() -> int:
     """Apply overdue transitions now and commit; return how many were written."""
-    from reflexion.jobs.reconcile import reconcile
-
     try:
         written = reconcile()
         db.session.commit()
@@ -97,8 +89,6 @@ def run_reconcile() -> int:
 
 def _requeue_unsent_mail():
     """E-mails whose send job Redis lost are enqueued again (see reflexion.mail.tasks)."""
-    from reflexion.mail.tasks import requeue_unsent
-
     try:
         requeue_unsent()
     except Exception:  # noqa: BLE001 - never let the mail sweep stop the deadline sweep
@@ -119,8 +109,6 @@ def reconcile_job():
 
 def privacy_purge_job():
     """Job: anonymise personal data past its retention period, then run again in six hours."""
-    from reflexion.privacy.retention import purge_expired
-
     app = job_app()
     with app.app_context():
         if not is_current_run(PRIVACY_PURGE):

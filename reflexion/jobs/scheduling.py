@@ -10,26 +10,15 @@ clock, so they are shifted back by the offset before they are handed to RQ.
 import logging
 from datetime import datetime, timezone
 
-from rq import Retry, get_current_job
+from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from reflexion import clock
-from reflexion.jobs.queue import DEFAULT, TIMERS, get_queue
+from reflexion.jobs.queue import TIMERS, get_queue
 from reflexion.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
-
-
-def enqueue(func, *args, queue: str = DEFAULT, job_id: str | None = None, retry: Retry | None = None,
-            **kwargs):
-    """Run ``func(*args)`` on a worker as soon as possible."""
-    return get_queue(queue).enqueue(func, *args, job_id=job_id, retry=retry, **kwargs)
-
-
-def system_instant(when: datetime) -> datetime:
-    """The machine-clock instant (UTC) at which the checked clock shows ``when``."""
-    return (when - clock.current_offset()).astimezone(timezone.utc)
 
 
 def is_current_job(job_id: str) -> bool:
@@ -50,7 +39,7 @@ def schedule_at(when: datetime, func, *args, job_id: str, queue: str = TIMERS, *
         log.debug("job %s is running; not rescheduling it from inside itself", job_id)
         return None
     cancel(job_id)
-    return get_queue(queue).enqueue_at(system_instant(when), func, *args, job_id=job_id, **kwargs)
+    return get_queue(queue).enqueue_at(clock.to_system_time(when).astimezone(timezone.utc), func, *args, job_id=job_id, **kwargs)
 
 
 def cancel(job_id: str):

@@ -1,21 +1,32 @@
 """Deadline timers: RQ jobs at a booking's deadlines, idempotent, re-reading the booking.
 
-A job only asks :func:`reflexion.sessions.lifecycle.apply_deadlines` to apply what is due
+Which timers a booking needs comes from :mod:`reflexion.sessions.deadlines`. A job only asks
+:func:`reflexion.sessions.lifecycle.apply_deadlines` to apply what is due
 at the checked clock's now; if the operator (or another job, or the reconcile sweep) got
 there first, it does nothing. Job ids are ``booking-<id>-<purpose>``: scheduling again moves
 a job, and a booking that is cancelled, rescheduled or finished drops the jobs it no longer
-needs (see :func:`schedule_deadlines`, run after every state change by the booking hooks).
+needs (see :func:`schedule_deadlines`, run after every state change: the
+domain's ``state_changed`` signal).
 """
 import logging
 import time as _time
 from datetime import datetime, timedelta
 
-from reflexion import clock
-from reflexion.booking.states import IllegalTransition, State
+from rq import get_current_job
+from sqlalchemy import select
+
+from reflexion import clock, signals
+from reflexion.booking.models import Booking
+from reflexion.booking.states import LIVE_STATES, IllegalTransition
+from reflexion.effects import after_commit
 from reflexion.extensions import db
+from reflexion.jobs import periodic
 from reflexion.jobs.queue import job_app
 from reflexion.jobs.scheduling import cancel, schedule_at
-from reflexion.sessions.deadlines import hard_end, no_answer_deadline
+from reflexion.mail import messages, tasks
+from reflexion.mail.models import OutgoingEmail
+from reflexion.sessions.deadlines import PURPOSES, needs_reminder, reminder_time, timer_instants
+from reflexion.sessions.lifecycle import apply_deadlines
 
 log = logging.getLogger(__name__)
 
@@ -25,58 +36,54 @@ LEAD = timedelta(seconds=1.5)
 #: A job that arrives earlier than this before its deadline is put back instead of waiting.
 MAX_WAIT = LEAD + timedelta(seconds=3)
 
-ALL_PURPOSES = ("payment", "start", "no-answer", "end")
-
-
 def job_id_for(booking_id: int, purpose: str) -> str:
     return f"booking-{booking_id}-{purpose}"
 
 
-def deadlines_of(booking) -> dict[str, datetime]:
-    """The timer instants still ahead of the booking in its current state, by purpose.
+def timer_plan(booking) -> dict[str, str]:
+    """The booking's timers in its current state, as plain values (purpose -> ISO instant)."""
+    return {purpose: when.isoformat() for purpose, when in timer_instants(booking).items()}
 
-    At confirmation that is start, no-answer deadline and hard end; once the session is
-    due the start job is done, once answered only the hard end is left; final states
-    need no timers.
+
+def apply_timer_plan(booking_id: int, plan: dict[str, str]):
+    """(Re)schedule a booking's deadline jobs to ``plan``; cancel the others.
+
+    Takes plain values, so it runs after the commit without touching the (committed) session.
     """
-    state = State(booking.state)
-    if state == State.AWAITING_PAYMENT:
-        return {"payment": booking.payment_deadline} if booking.payment_deadline else {}
-    if state == State.CONFIRMED:
-        return {"start": booking.start_at, "no-answer": no_answer_deadline(booking), "end": hard_end(booking)}
-    if state == State.DUE:
-        return {"no-answer": no_answer_deadline(booking), "end": hard_end(booking)}
-    if state in (State.ANSWERED, State.IN_PROGRESS):
-        return {"end": hard_end(booking)}
-    return {}
-
-
-def schedule_deadlines(booking):
-    """(Re)schedule the booking's deadline jobs for its current state; cancel the others."""
-    from reflexion.jobs import periodic
-
-    wanted = deadlines_of(booking)
-    for purpose in ALL_PURPOSES:
-        job_id = job_id_for(booking.id, purpose)
-        when = wanted.get(purpose)
+    for purpose in PURPOSES:
+        job_id = job_id_for(booking_id, purpose)
+        when = plan.get(purpose)
         if when is None:
             cancel(job_id)
         else:
-            schedule_at(when - LEAD, run_deadlines, booking.id, when.isoformat(), job_id=job_id)
+            schedule_at(datetime.fromisoformat(when) - LEAD, run_deadlines, booking_id, when, job_id=job_id)
     # Whoever schedules timers also makes sure the safety net runs (plain ``rq worker`` too).
     periodic.ensure_reconcile()
 
 
+def reschedule_after_commit(booking, **_):
+    """Receiver of ``booking_created``/``state_changed``: move the timers once the change is saved."""
+    after_commit(apply_timer_plan, booking.id, timer_plan(booking))
+
+
+def connect_signals():
+    """Subscribe the timers to the domain's signals (at app start; connecting twice is harmless)."""
+    signals.booking_created.connect(reschedule_after_commit)
+    signals.state_changed.connect(reschedule_after_commit)
+
+
+def schedule_deadlines(booking):
+    """(Re)schedule the booking's deadline jobs for its current state; cancel the others."""
+    apply_timer_plan(booking.id, timer_plan(booking))
+
+
 def cancel_deadlines(booking_id: int):
     """Drop every timer job of a booking."""
-    for purpose in ALL_PURPOSES:
-        cancel(job_id_for(booking_id, purpose))
+    apply_timer_plan(booking_id, {})
 
 
 def schedule_deadlines_by_id(booking_id: int):
-    """After commit: re-read the booking and schedule its timers (see :func:`schedule_deadlines`)."""
-    from reflexion.booking.models import Booking
-
+    """Re-read the booking and schedule its timers (see :func:`schedule_deadlines`)."""
     booking = db.session.get(Booking, booking_id)
     if booking is None:
         cancel_deadlines(booking_id)
@@ -86,9 +93,6 @@ def schedule_deadlines_by_id(booking_id: int):
 
 def run_deadlines(booking_id: int, deadline_iso: str | None = None):
     """Job: apply whatever deadline transitions are due for one booking; return them as text."""
-    from reflexion.booking.models import Booking
-    from reflexion.sessions.lifecycle import apply_deadlines
-
     app = job_app()
     with app.app_context():
         if deadline_iso:
@@ -96,8 +100,6 @@ def run_deadlines(booking_id: int, deadline_iso: str | None = None):
             wait = deadline - clock.now()
             if wait > MAX_WAIT:
                 # Far too early (the clock offset moved since scheduling): come back later.
-                from rq import get_current_job
-
                 current = get_current_job()
                 suffix = f"-again-{int(deadline.timestamp())}"
                 schedule_at(deadline - LEAD, run_deadlines, booking_id, deadline_iso,
@@ -119,3 +121,27 @@ def run_deadlines(booking_id: int, deadline_iso: str | None = None):
         if done:
             log.info("booking %s: %s", booking.ref, ", ".join(done))
         return done
+
+
+def restore_timers(now=None) -> int:
+    """Put back the deadline timers and reminders of every live booking; return how many bookings.
+
+    Run at worker start: Redis may have restarted without its data. Scheduling is idempotent
+    (a job id is per booking and purpose), so timers that still exist are only moved onto
+    the same instant. The caller needs no commit: nothing in the database changes.
+    """
+    now = now or clock.now()
+    live = db.session.scalars(
+        select(Booking).where(Booking.state.in_([s.value for s in LIVE_STATES]), Booking.end_at > now)
+    ).all()
+    reminded = set(db.session.scalars(
+        select(OutgoingEmail.booking_id).where(OutgoingEmail.kind == messages.REMINDER)))
+    for booking in live:
+        schedule_deadlines(booking)
+        if booking.id not in reminded and needs_reminder(booking, now):
+            # A reminder missed while no worker ran is sent now, as long as the session is ahead.
+            when = max(reminder_time(booking), now + timedelta(seconds=5))
+            tasks.schedule_reminder(booking.id, when.isoformat())
+    if live:
+        log.info("restored the timers of %d live booking(s)", len(live))
+    return len(live)

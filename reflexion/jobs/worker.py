@@ -18,8 +18,9 @@ from rq import Queue, Worker
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 
 from reflexion import clock
-from reflexion.jobs import heartbeat
-from reflexion.jobs.queue import ALL_QUEUES, job_app, use_job_app
+from reflexion.extensions import db
+from reflexion.jobs import clock_jobs, heartbeat, periodic, timers
+from reflexion.jobs.queue import ALL_QUEUES, get_queue, job_app, use_job_app
 from reflexion.redis_conn import get_redis, worker_redis
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,12 @@ log = logging.getLogger(__name__)
 
 def on_worker_start(app):
     """Catch up on everything overdue, start the periodic jobs, free stale scheduler locks."""
-    from reflexion.extensions import db
-    from reflexion.jobs import periodic
-
     with app.app_context():
         reclaim_stale_scheduler_locks(get_redis(app), ALL_QUEUES)
-        periodic.start(app)
+        periodic.run_reconcile()
+        timers.restore_timers()
+        periodic.start_chains(app)
+        clock_jobs.start(app)
         # Work horses are forked from this process: give them no inherited database connections.
         db.engine.dispose()
 

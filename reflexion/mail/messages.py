@@ -26,13 +26,15 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, g, render_template, url_for
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 
 from reflexion import clock
-from reflexion.booking.states import State
+from reflexion.booking.models import Booking
+from reflexion.booking.states import CONFIRMED_STATES, State
 from reflexion.calendar.invite import CANCEL, REQUEST, clean_text, invite_bytes
+from reflexion.extensions import db
 from reflexion.i18n import format_instant, format_money
+from reflexion.sessions.deadlines import needs_reminder
 
 BOOKING_RECEIVED = "booking_received"
 BOOKING_CONFIRMED = "booking_confirmed"
@@ -47,7 +49,6 @@ KINDS = (BOOKING_RECEIVED, BOOKING_CONFIRMED, REMINDER, BOOKING_EXPIRED, BOOKING
 #: The invite method each kind carries, if any.
 INVITE_METHOD = {BOOKING_CONFIRMED: REQUEST, BOOKING_CANCELLED: CANCEL}
 
-_CONFIRMED_STATES = {State.CONFIRMED, State.DUE, State.ANSWERED, State.IN_PROGRESS}
 
 
 class NotNeeded(Exception):
@@ -98,9 +99,9 @@ def still_needed(kind: str, booking, now) -> None:
         # Paid meanwhile (an operator booking made as paid): the confirmation says it all; a
         # lapsed or cancelled booking has its own e-mail.
         raise NotNeeded("the booking no longer awaits payment")
-    if kind == BOOKING_CONFIRMED and (state not in _CONFIRMED_STATES or booking.end_at <= now):
+    if kind == BOOKING_CONFIRMED and (state not in CONFIRMED_STATES or booking.end_at <= now):
         raise NotNeeded("the booking is no longer confirmed and upcoming")
-    if kind == REMINDER and (state != State.CONFIRMED or booking.start_at <= now):
+    if kind == REMINDER and not needs_reminder(booking, now):
         raise NotNeeded("nothing to remind of")
     if kind == BOOKING_EXPIRED and state != State.EXPIRED:
         raise NotNeeded("the booking did not lapse")
@@ -232,8 +233,6 @@ def build(email) -> EmailMessage:
     Raises :class:`NotNeeded` when its moment has passed and :class:`BadRecipient` when the
     address is unusable.
     """
-    from reflexion.booking.models import Booking
-    from reflexion.extensions import db
 
     booking = db.session.get(Booking, email.booking_id) if email.booking_id else None
     now = clock.now()

@@ -1,21 +1,23 @@
-"""Which e-mail follows which booking event.
+"""Which e-mail follows which domain event.
 
-Called from :mod:`reflexion.booking.hooks` (and the contact form's hook) inside the
-transaction that made the change: each e-mail becomes an ``OutgoingEmail`` row at once and
-its send job is enqueued after the commit, so a rollback sends nothing and a failed send
-never touches the booking or the web request.
+Receivers of :mod:`reflexion.signals`, connected at app start (:func:`connect_signals`), run
+inside the transaction that made the change: each e-mail becomes an ``OutgoingEmail`` row at
+once and its send job is enqueued after the commit, so a rollback sends nothing and a failed
+send never touches the booking or the web request.
 """
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
-from reflexion import clock
+from reflexion import clock, signals
 from reflexion.booking.states import FINAL_STATES, State
 from reflexion.effects import after_commit
 from reflexion.extensions import db
-from reflexion.mail import messages
+from reflexion.mail import messages, tasks
 from reflexion.mail.models import OutgoingEmail
+from reflexion.mail.tasks import queue_email
+from reflexion.sessions.deadlines import needs_reminder, reminder_time
 
 #: The e-mail the client gets when their booking enters a state.
 STATE_EMAILS = {
@@ -27,39 +29,7 @@ STATE_EMAILS = {
 OPERATOR_NOTICE_MINUTES = 10
 
 
-def queue_email(kind: str, *, booking=None, recipient: str | None = None, lang: str | None = None,
-                once: bool = True) -> OutgoingEmail:
-    """Record an e-mail to send and enqueue its job after the commit; return the row.
-
-    Each kind goes to a booking at most once (a hook that runs twice for one change
-    sends nothing twice): an existing row of that kind is returned instead — unless
-    ``once`` is False (an e-mail the client asks for again, such as a new access key).
-    """
-    from reflexion.mail import tasks
-
-    if kind not in messages.KINDS:
-        raise ValueError(f"unknown e-mail kind {kind}")
-    if once and booking is not None and booking.id is not None:
-        existing = db.session.scalar(select(OutgoingEmail).where(
-            OutgoingEmail.booking_id == booking.id, OutgoingEmail.kind == kind).limit(1))
-        if existing is not None:
-            return existing
-    email = OutgoingEmail(
-        booking_id=booking.id if booking is not None else None,
-        kind=kind,
-        recipient=recipient or booking.email,
-        lang=lang or (booking.lang if booking is not None else "de"),
-        status="queued",
-        attempts=0,
-        created_at=clock.now(),
-    )
-    db.session.add(email)
-    db.session.flush()
-    after_commit(tasks.enqueue_send, email.id)
-    return email
-
-
-def booking_created(booking):
+def booking_created(booking, **_):
     """Queue the 'booking received' e-mail (with payment instructions)."""
     queue_email(messages.BOOKING_RECEIVED, booking=booking)
 
@@ -71,14 +41,11 @@ def state_changed(booking, entry):
     :func:`reflexion.sessions.deadlines.reminder_time`, only if still ahead); a final state
     cancels it.
     """
-    from reflexion.mail import tasks
-    from reflexion.sessions.deadlines import reminder_time
-
     to = State(entry.to_state)
     kind = STATE_EMAILS.get(to)
     if kind:
         queue_email(kind, booking=booking)
-    if to == State.CONFIRMED:
+    if to == State.CONFIRMED and needs_reminder(booking, clock.now()):
         when = reminder_time(booking)
         if when > clock.now():
             after_commit(tasks.schedule_reminder, booking.id, when.isoformat())
@@ -86,14 +53,12 @@ def state_changed(booking, entry):
         after_commit(tasks.cancel_reminder, booking.id)
 
 
-def message_received(message):
+def message_received(message, **_):
     """Tell the operator that a contact message is waiting: no name, no content, no address.
 
     Only when ``MAIL_OPERATOR_NOTICE`` is set, and at most once per
     :data:`OPERATOR_NOTICE_MINUTES` so a burst of messages makes one notice.
     """
-    from datetime import timedelta
-
     address = current_app.config.get("MAIL_OPERATOR_NOTICE")
     if not address:
         return None
@@ -120,3 +85,10 @@ def access_key_link_requested(booking, lang: str) -> bool:
         return False
     queue_email(messages.ACCESS_KEY_LINK, booking=booking, lang=lang, once=False)
     return True
+
+
+def connect_signals():
+    """Subscribe the e-mails to the domain's signals (at app start; connecting twice is harmless)."""
+    signals.booking_created.connect(booking_created)
+    signals.state_changed.connect(state_changed)
+    signals.message_received.connect(message_received)

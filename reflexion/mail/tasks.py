@@ -10,16 +10,22 @@ If Redis lost the job, :func:`requeue_unsent` (run by the periodic reconcile) en
 import logging
 from datetime import datetime, timedelta
 
+from flask import current_app
 from rq import Retry, get_current_job
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import select
 
 from reflexion import clock
+from reflexion.booking.models import Booking
+from reflexion.effects import after_commit
 from reflexion.extensions import db
 from reflexion.jobs.queue import MAIL, get_queue, job_app
+from reflexion.jobs.scheduling import cancel, schedule_at
 from reflexion.mail import messages, transport
 from reflexion.mail.models import OutgoingEmail
 from reflexion.redis_conn import get_redis
+from reflexion.sessions.deadlines import needs_reminder
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +46,38 @@ def retry_policy(config) -> Retry | None:
     return Retry(max=len(intervals), interval=intervals) if intervals else None
 
 
+def queue_email(kind: str, *, booking=None, recipient: str | None = None, lang: str | None = None,
+                once: bool = True) -> OutgoingEmail:
+    """Record an e-mail to send and enqueue its job after the commit; return the row.
+
+    Each kind goes to a booking at most once (a receiver that runs twice for one change
+    sends nothing twice): an existing row of that kind is returned instead — unless
+    ``once`` is False (an e-mail the client asks for again, such as a new access key).
+    """
+    if kind not in messages.KINDS:
+        raise ValueError(f"unknown e-mail kind {kind}")
+    if once and booking is not None and booking.id is not None:
+        existing = db.session.scalar(select(OutgoingEmail).where(
+            OutgoingEmail.booking_id == booking.id, OutgoingEmail.kind == kind).limit(1))
+        if existing is not None:
+            return existing
+    email = OutgoingEmail(
+        booking_id=booking.id if booking is not None else None,
+        kind=kind,
+        recipient=recipient or booking.email,
+        lang=lang or (booking.lang if booking is not None else "de"),
+        status="queued",
+        attempts=0,
+        created_at=clock.now(),
+    )
+    db.session.add(email)
+    db.session.flush()
+    after_commit(enqueue_send, email.id)
+    return email
+
+
 def enqueue_send(email_id: int):
     """Put the send job for one e-mail on the mail queue (after the row was committed)."""
-    from flask import current_app
-
     get_queue(MAIL).enqueue(send_email, email_id, job_id=job_id(email_id),
                             retry=retry_policy(current_app.config), description=f"send e-mail {email_id}")
 
@@ -117,8 +151,6 @@ def _job_is_alive(the_id: str, connection) -> bool:
     A job a dead worker left behind ends in RQ's failed registry while its row still says
     'sending': that one is dropped here so it can be enqueued afresh.
     """
-    from rq.exceptions import NoSuchJobError
-
     try:
         job = Job.fetch(the_id, connection=connection)
     except NoSuchJobError:
@@ -134,34 +166,26 @@ def _job_is_alive(the_id: str, connection) -> bool:
 
 def schedule_reminder(booking_id: int, when_iso: str):
     """Schedule the reminder job at ``when_iso`` if that is still ahead (after commit)."""
-    from reflexion.jobs.scheduling import schedule_at
-
     when = datetime.fromisoformat(when_iso)
     if when > clock.now():
         schedule_at(when, send_reminder, booking_id, job_id=reminder_job_id(booking_id))
 
 
 def cancel_reminder(booking_id: int):
-    from reflexion.jobs.scheduling import cancel
-
     cancel(reminder_job_id(booking_id))
 
 
 def send_reminder(booking_id: int) -> str:
     """Job: queue the reminder e-mail if the session is still confirmed and ahead, once."""
-    from reflexion.booking.models import Booking
-    from reflexion.booking.states import State
-    from reflexion.mail import notify
-
     app = job_app()
     with app.app_context():
         booking = db.session.get(Booking, booking_id)
-        if booking is None or booking.state != State.CONFIRMED.value or booking.start_at <= clock.now():
+        if booking is None or not needs_reminder(booking, clock.now()):
             return "not needed"
         exists = db.session.scalar(select(OutgoingEmail.id).where(
             OutgoingEmail.booking_id == booking_id, OutgoingEmail.kind == messages.REMINDER))
         if exists:
             return "already queued"
-        notify.queue_email(messages.REMINDER, booking=booking)
+        queue_email(messages.REMINDER, booking=booking)
         db.session.commit()
         return "queued"

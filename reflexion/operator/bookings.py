@@ -2,12 +2,11 @@
 from datetime import date, datetime, time, timezone
 
 from reflexion.availability.slots import local_instant
+from reflexion.booking.models import DEFAULT_PAYMENT_METHOD
 from reflexion.booking.operations import NewBooking, book_for_client
 from reflexion.booking.payments import confirm_payment
 from reflexion.booking.states import Actor
 from reflexion.i18n import practice_zone
-
-PAYMENT_METHODS = ("bank_transfer", "cash", "other")
 
 
 class BadStart(ValueError):
@@ -34,7 +33,7 @@ def parse_start(text: str) -> datetime:
 
 
 def book_by_operator(start: datetime, *, name: str, email: str, call_handle: str, lang: str = "de",
-                     paid: bool = False, method: str = "bank_transfer") -> NewBooking:
+                     paid: bool = False, method: str = DEFAULT_PAYMENT_METHOD) -> NewBooking:
     """Book ``start`` for a client (any instant overlapping no other booking); with ``paid`` also
     record the payment, which confirms the booking and schedules its session timers.
 

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from reflexion.booking.models import Booking
-from reflexion.booking.states import SESSION_STATES, State
+from reflexion.booking.states import CONFIRMED_STATES, State
 from reflexion.extensions import db
 from reflexion.i18n import practice_zone
 from reflexion.pages.models import ContactMessage
@@ -46,7 +46,7 @@ def timeline(now: datetime, days: int = TIMELINE_DAYS) -> list[Day]:
 
 def next_session(now: datetime) -> Booking | None:
     """The session to call next: the first paid one that has not ended."""
-    states = [State.CONFIRMED.value] + [s.value for s in SESSION_STATES]
+    states = [s.value for s in CONFIRMED_STATES]
     return db.session.scalar(
         select(Booking).where(Booking.state.in_(states), Booking.end_at > now).order_by(Booking.start_at).limit(1)
     )

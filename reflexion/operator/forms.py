@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from reflexion.booking.models import DEFAULT_PAYMENT_METHOD
+from reflexion.booking.payments import METHOD_LABELS
 from reflexion.validators import (
     plausible_day,
     call_handle_field,
@@ -23,8 +25,7 @@ class LoginForm(FlaskForm):
 
 
 def payment_method_choices():
-    return [SelectChoice("bank_transfer", _l("Bank transfer")), SelectChoice("cash", _l("Cash")),
-            SelectChoice("other", _l("Other way of payment"))]
+    return [SelectChoice(method, label) for method, label in METHOD_LABELS.items()]
 
 
 class ActionForm(FlaskForm):
@@ -43,11 +44,11 @@ class OperatorBookingForm(FlaskForm):
     lang = SelectField(_l("Client's language"), choices=[SelectChoice("de", "Deutsch"), SelectChoice("sv", "Svenska")],
                        default="de")
     paid = BooleanField(_l("The fee has been paid"))
-    method = SelectField(_l("Paid by"), default="bank_transfer", choices=payment_method_choices)
+    method = SelectField(_l("Paid by"), default=DEFAULT_PAYMENT_METHOD, choices=payment_method_choices)
 
 
 class MarkPaidForm(FlaskForm):
-    method = SelectField(_l("Paid by"), default="bank_transfer", choices=payment_method_choices)
+    method = SelectField(_l("Paid by"), default=DEFAULT_PAYMENT_METHOD, choices=payment_method_choices)
 
 
 class CancelForm(FlaskForm):

@@ -5,10 +5,13 @@ from flask_login import login_user, logout_user
 from sqlalchemy import select
 
 from reflexion import clock
+from reflexion.availability.views import bp as availability_bp
 from reflexion.booking import operations
+from reflexion.booking.cancellation import cancel_booking
 from reflexion.booking.models import Booking
 from reflexion.booking.payments import PaymentError, confirm_payment
 from reflexion.booking.states import Actor, IllegalTransition
+from reflexion.calendar import feed
 from reflexion.extensions import db, limiter
 from reflexion.operator import dashboard as board
 from reflexion.operator.auth import authenticate, guard_operator_request, safe_next, start_operator_session
@@ -27,8 +30,6 @@ def operator_only():
 
 
 def _register_nested():
-    from reflexion.availability.views import bp as availability_bp
-
     bp.register_blueprint(availability_bp)
 
 
@@ -71,7 +72,6 @@ def logout():
 @bp.route("/")
 def dashboard():
     now = clock.now()
-    from reflexion.calendar import feed
 
     return render_template(
         "operator/dashboard.html",
@@ -155,8 +155,6 @@ def mark_paid(booking_id):
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
 def cancel(booking_id):
-    from reflexion.booking.cancellation import cancel_booking
-
     booking = _booking_or_404(booking_id)
     form = CancelForm()
     if not form.validate():
@@ -207,7 +205,6 @@ def messages():
 @bp.route("/calendar-feed", methods=["POST"])
 def regenerate_feed():
     """Issue a new private feed address; the old one stops working at once."""
-    from reflexion.calendar import feed
 
     if not ActionForm().validate():
         abort(400)

@@ -1,5 +1,5 @@
 """Contact messages: stored in the database, never e-mailed."""
-from reflexion import clock
+from reflexion import clock, signals
 from reflexion.extensions import db
 from reflexion.pages.models import ContactMessage
 
@@ -10,7 +10,5 @@ def receive_message(*, name: str, email: str, call_handle: str | None, message: 
                            message=message, lang=lang, received_at=clock.now())
     db.session.add(entry)
     db.session.flush()
-    from reflexion.pages import hooks
-
-    hooks.message_received(entry)
+    signals.message_received.send(entry)
     return entry

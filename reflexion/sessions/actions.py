@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import update
 
-from reflexion import clock
+from reflexion import clock, signals
 from reflexion.booking import codes
 from reflexion.booking.models import Booking
-from reflexion.booking.states import Actor, IllegalTransition, State, transition
+from reflexion.booking.states import Actor, IllegalTransition, State
+from reflexion.booking.transitions import transition
 from reflexion.extensions import db
 from reflexion.sessions.lifecycle import apply_deadlines
 
@@ -152,7 +153,5 @@ def _end(booking, to: State, note: str):
 
 
 def _changed(booking, entry):
-    from reflexion.booking import hooks
-
     db.session.flush()
-    hooks.state_changed(booking, entry)
+    signals.state_changed.send(booking, entry=entry)

@@ -11,7 +11,8 @@ from functools import lru_cache
 from flask import current_app
 from flask_babel import gettext as _
 
-from reflexion.booking.states import FINAL_STATES, SESSION_STATES, State
+from reflexion.booking.states import FINAL_STATES, NEVER_CALLED, PAID_STATES, State
+from reflexion.booking.payments import METHOD_LABELS
 from reflexion.i18n import practice_zone, select_locale
 from reflexion.sessions.deadlines import hard_end, no_answer_deadline
 
@@ -30,10 +31,6 @@ STATE_KIND = {
     State.ABORTED_ABUSE: "alert",
 }
 
-#: States a booking reaches only after its fee was confirmed as paid.
-PAID_STATES = frozenset(State) - {State.AWAITING_PAYMENT, State.EXPIRED, State.CANCELLED}
-#: States in which nobody will call: the deadline countdowns do not apply.
-NEVER_CALLED = frozenset({State.AWAITING_PAYMENT, State.EXPIRED, State.CANCELLED})
 
 
 def _state_labels() -> dict[State, str]:
@@ -120,8 +117,8 @@ def note_label(note: str | None) -> str:
         return fixed[note]
     if note.startswith("paid by "):
         method = note[len("paid by "):]
-        methods = {"bank_transfer": _("Bank transfer"), "cash": _("Cash"), "other": _("Other way of payment")}
-        return _("paid by %(method)s", method=methods.get(method, method))
+        label = METHOD_LABELS.get(method)
+        return _("paid by %(method)s", method=str(label) if label else method)
     return note
 
 
@@ -260,6 +257,3 @@ def live_view(booking, now: datetime) -> LiveView:
     return LiveView(state, state in FINAL_STATES, countdowns, t["state"][state.value], STATE_KIND[state],
                     t["now"] % {"time": local(now)})
 
-
-def is_session_state(state) -> bool:
-    return State(state) in SESSION_STATES

@@ -14,11 +14,12 @@ from reflexion import clock
 from reflexion.booking.models import Booking
 from reflexion.booking.states import FINAL_STATES, IllegalTransition, State
 from reflexion.extensions import db, htmx, limiter
+from reflexion.i18n import format_instant
 from reflexion.operator.auth import guard_operator_request
 from reflexion.operator.forms import ActionForm, CancelForm, MarkPaidForm
 from reflexion.sessions import actions
+from reflexion.sessions.deadlines import due_transitions
 from reflexion.sessions.forms import NoteForm, VerifyForm
-from reflexion.sessions.lifecycle import due_transitions
 from reflexion.sessions.panel import (
     actor_label,
     format_instant_seconds,
@@ -87,7 +88,12 @@ def _booking(booking_id: int) -> Booking:
 
 def _apply_passed_deadlines(booking, now):
     """The panel never shows a deadline as pending once it has passed: if the worker has not yet
-    recorded it, record it now (at the deadline instant, by the worker actor)."""
+    recorded it, record it now (at the deadline instant, by the worker actor).
+
+    The one write a GET makes, on purpose: it is the clock's own decision, not the operator's,
+    recorded exactly as the timer job or the sweep would record it (same instant, same actor,
+    compare-and-set), so repeating the GET or racing the worker changes nothing. Showing an
+    unrecorded "no-show" instead would let the panel and the database disagree."""
     if not due_transitions(booking, now):
         return
     try:
@@ -199,8 +205,7 @@ def _refused(booking, message, status=409, **forms):
 
 
 def _no_longer(booking):
-    db.session.commit()
-    db.session.refresh(booking)
+    db.session.refresh(booking, ["state"])
     return _refused(booking, _("This step is not possible now: the session is “%(state)s”.",
                                state=state_label(booking.state)))
 
@@ -214,8 +219,6 @@ def answered(booking_id):
         actions.mark_answered(booking)
         db.session.commit()
     except actions.TooEarly as exc:
-        from reflexion.i18n import format_instant
-
         return _refused(booking, _("The call may begin at %(when)s at the earliest.",
                                    when=format_instant(exc.opens_at, "time")))
     except IllegalTransition:

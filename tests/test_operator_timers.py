@@ -268,3 +268,23 @@ def test_worker_start_restores_timers_and_reminders_that_redis_lost(app, db, mak
                  for j in ScheduledJobRegistry(queue=Queue(q, connection=connection)).get_job_ids()
                  if j.endswith("reminder")]
     assert reminders == [f"booking-{confirmed.id}-reminder"]
+
+
+def test_a_cancellation_runs_each_effect_once(app, db, frozen_now, make_booking):
+    """Cancelling goes through the one state-change path: one timer update (dropping all
+    timers) and one reminder cancellation after the commit, nothing scheduled again."""
+    from reflexion.booking.cancellation import cancel_booking
+    from reflexion.effects import _KEY
+    from reflexion.mail import tasks
+
+    frozen_now(START - timedelta(days=1))
+    booking = make_booking(START, state="confirmed")
+    cancel_booking(booking, actor=Actor.OPERATOR)
+    pending = [(callback, args) for callback, args, _ in db.session.info[_KEY]]
+    names = [callback.__name__ for callback, _ in pending]
+    assert names.count("apply_timer_plan") == 1
+    assert dict(pending)[timers.apply_timer_plan] == (booking.id, {})
+    assert names.count(tasks.cancel_reminder.__name__) == 1
+    assert "schedule_reminder" not in names
+    db.session.commit()
+    assert set(_times(booking).values()) == {None}

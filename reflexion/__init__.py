@@ -7,7 +7,10 @@ from flask import Flask, g, redirect, url_for
 
 from reflexion import config as config_module
 from reflexion.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from reflexion.files import private_folder, touch_private
 from reflexion.i18n import LANGUAGES, best_language, select_locale, select_timezone
+from reflexion.redis_conn import redis_timeouts
+from reflexion.templating import switch_language_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +23,6 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(config_module.load_settings(config))
-    from reflexion.files import private_folder, touch_private
 
     private_folder(app.config["INSTANCE_DIR"])
     app.instance_path = app.config["INSTANCE_DIR"]
@@ -38,7 +40,6 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     htmx.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app))
-    from reflexion.redis_conn import redis_timeouts
 
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_timeouts(app.config))
     limiter.init_app(app)
@@ -175,7 +176,6 @@ def _register_template_helpers(app):
         LANGUAGE_NAMES, fee_cents, format_day, format_duration_minutes, format_instant, format_instant_html,
         format_money, format_number, format_terms_version,
     )
-    from reflexion.templating import switch_language_url
 
     app.jinja_env.filters["instant"] = format_instant_html
     app.jinja_env.filters["minutes"] = format_duration_minutes

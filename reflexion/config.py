@@ -5,6 +5,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from reflexion.files import private_folder, write_private
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -152,7 +154,6 @@ def trusted_hosts_for(public_url: str) -> list[str]:
 
 def _persistent_secret(instance):
     """Keep a generated secret in the instance folder so sessions survive a restart."""
-    from reflexion.files import private_folder, write_private
 
     private_folder(instance)
     path = instance / "secret_key"

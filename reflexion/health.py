@@ -2,8 +2,10 @@
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from reflexion import clock
 from reflexion.clock import status as clock_status
 from reflexion.extensions import db, limiter
+from reflexion.jobs import heartbeat
 from reflexion.redis_conn import get_redis
 
 bp = Blueprint("health", __name__)
@@ -37,9 +39,6 @@ def _redis_status():
 
 def _worker_status():
     """Judge the workers by their heartbeats (see reflexion.jobs.heartbeat)."""
-    from reflexion import clock
-    from reflexion.jobs import heartbeat
-    from reflexion.redis_conn import get_redis
 
     try:
         return heartbeat.status(get_redis(), clock.now(), current_app.config)

@@ -12,6 +12,9 @@ from redis.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from reflexion.files import private_folder
+from reflexion.processes import die_with_parent
+
 #: After a failed command, fail at once for this long instead of waiting for a timeout again.
 BREAK_SECONDS = 2.0
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
@@ -72,8 +75,6 @@ def redis_timeouts(config) -> dict:
     """Socket and connect timeouts for web-side clients (redis-py has none by default)."""
     seconds = float(config.get("REDIS_TIMEOUT_SECONDS", 1.0))
     return {"socket_timeout": seconds, "socket_connect_timeout": seconds}
-
-from reflexion.processes import die_with_parent
 
 
 def get_redis(app=None) -> Redis:
@@ -139,7 +140,6 @@ class PrivateRedis:
 
     def __init__(self, folder):
         self.folder = Path(folder)
-        from reflexion.files import private_folder
 
         self.folder = private_folder(self.folder)
         self.socket_path = self.folder / "redis.sock"

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from reflexion import create_app
+from reflexion.operator.models import Operator
 from reflexion.processes import die_with_parent
 from reflexion.redis_conn import PrivateRedis
 from reflexion.seed import DEMO_EMAIL, seed_if_empty
@@ -34,7 +35,6 @@ def main():
     with app.app_context():
         upgrade()
         demo_password = seed_if_empty()
-        from reflexion.operator.models import Operator
 
         has_operator = app.extensions["sqlalchemy"].session.query(Operator.id).first() is not None
     demo = instance / "demo-operator.txt"

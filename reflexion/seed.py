@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from reflexion.availability.models import WeeklyRule
 from reflexion.extensions import db
+from reflexion.files import write_private
 from reflexion.operator.auth import create_operator
 from reflexion.operator.models import Operator
 
@@ -26,7 +27,6 @@ DEFAULT_WEEK = [(day, time(9), time(12)) for day in range(5)] + [(day, time(14),
 
 def seed_if_empty() -> str | None:
     """Seed an empty database; return the demo password if a demo operator was just created."""
-    from reflexion.files import write_private
 
     password = None
     if current_app.config.get("DEMO_MODE") and db.session.scalar(select(func.count(Operator.id))) == 0:

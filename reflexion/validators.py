@@ -1,9 +1,13 @@
 """Field rules and the client-detail fields shared by the booking, contact and operator forms."""
 import re
 import unicodedata
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
+
+from reflexion import clock
+from reflexion.i18n import practice_zone
 
 CALL_HANDLE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+,-]{1,63}$")
 
@@ -38,10 +42,7 @@ DAY_YEARS_AHEAD = 5
 
 def plausible_day(form, field):
     """A date within a year back and ``DAY_YEARS_AHEAD`` years ahead (9999-12-31 is a typo)."""
-    from datetime import timedelta
 
-    from reflexion import clock
-    from reflexion.i18n import practice_zone
 
     if field.data is None:
         return

@@ -14,6 +14,7 @@ from reflexion.booking.states import Actor, IllegalTransition
 from reflexion.calendar.links import calendar_links
 from reflexion.extensions import db, htmx, limiter
 from reflexion.i18n import practice_zone
+from reflexion.mail.notify import access_key_link_requested
 
 bp = Blueprint("booking", __name__, url_prefix="/<lang>")
 
@@ -201,7 +202,6 @@ LOST_KEY_LIMIT = "5 per hour"
 @limiter.limit(LOST_KEY_LIMIT, methods=["POST"])
 def lost_key(ref):
     """Lost your access key? The answer is the same whether or not reference and address match."""
-    from reflexion.mail.notify import access_key_link_requested
 
     form = LostKeyForm()
     if request.method == "POST":

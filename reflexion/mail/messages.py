@@ -35,6 +35,7 @@ from reflexion.calendar.invite import CANCEL, REQUEST, clean_text, invite_bytes
 from reflexion.extensions import db
 from reflexion.i18n import format_instant, format_money
 from reflexion.sessions.deadlines import needs_reminder
+from reflexion.booking.access import new_key_token
 
 BOOKING_RECEIVED = "booking_received"
 BOOKING_CONFIRMED = "booking_confirmed"
@@ -168,7 +169,6 @@ def _context(kind: str, booking, lang: str) -> dict:
             bank_holder=config["BANK_ACCOUNT_HOLDER"], bank_iban=config["BANK_IBAN"], bank_bic=config["BANK_BIC"],
         )
     if kind == ACCESS_KEY_LINK:
-        from reflexion.booking.access import new_key_token
 
         context.update(
             new_key_url=url_for("booking.new_key", ref=booking.ref, token=new_key_token(booking), lang=lang,

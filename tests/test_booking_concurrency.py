@@ -52,11 +52,13 @@ def test_many_concurrent_posts_give_exactly_one_booking(open_week, live_server, 
     assert db.session.scalar(select(func.count(Booking.id))) == 1
 
 
-def test_operator_bookings_at_overlapping_instants_never_both_succeed(app, db):
+def test_operator_bookings_at_overlapping_instants_never_both_succeed(app, db, frozen_now):
     """Off-grid starts 5 minutes apart (all overlapping) race in threads: the schedule lock lets one through."""
     from datetime import timedelta
 
     from reflexion.booking import operations
+
+    frozen_now()  # Mon 2026-11-23: the starts below are in the future (the test ran unfrozen before)
 
     base = datetime(2026, 11, 26, 16, 0, tzinfo=timezone.utc)
     outcomes = []

@@ -141,3 +141,32 @@ def test_csrf_tokens_expire_with_the_session_lifetime(csrf_on, app, client, oper
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)  # the token's signer reads time.time()
     stale = client.post("/operator/login", data={"email": "op@example.com", "password": PASSWORD, "csrf_token": token})
     assert stale.status_code == 400
+
+
+def _copy_cookies(source, target):
+    for cookie in source._cookies.values():
+        target.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+
+
+def test_logout_and_a_password_change_end_every_copy_of_the_session(app, client, operator, db):
+    """A captured cookie replayed after logout (or after a password change) opens nothing."""
+    from reflexion.operator.auth import forget_identities
+    from reflexion.operator.models import Operator
+
+    assert login(client).status_code == 303
+    thief = app.test_client()
+    _copy_cookies(client, thief)
+    assert thief.get("/operator/").status_code == 200
+    assert client.post("/operator/logout").status_code == 303
+    assert thief.get("/operator/").status_code == 302
+    assert thief.post("/operator/calendar-feed").status_code in (302, 401)
+
+    assert login(client).status_code == 303  # a fresh login works
+    _copy_cookies(client, thief)
+    assert thief.get("/operator/").status_code == 200
+    account = db.session.scalar(db.select(Operator))
+    account.set_password("a brand new password")
+    db.session.commit()
+    forget_identities()  # other processes: within IDENTITY_TTL_SECONDS
+    assert thief.get("/operator/").status_code == 302
+    assert client.get("/operator/").status_code == 302

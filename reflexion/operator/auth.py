@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from flask import current_app, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, logout_user
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 
 from reflexion import clock
 from reflexion.extensions import db, htmx, login_manager
@@ -21,6 +21,7 @@ login_manager.session_protection = "basic"
 
 #: Session key: when the operator logged in (the session ends this long after, active or not).
 LOGIN_AT = "operator_login_at"
+GENERATION = "operator_session_generation"
 DEFAULT_MAX_SESSION_HOURS = 12
 
 
@@ -39,9 +40,22 @@ def unauthorized():
     return redirect(target)
 
 
-def start_operator_session():
-    """Remember when this login began (see :func:`session_expired`)."""
+def start_operator_session(operator=None):
+    """Remember when this login began (see :func:`session_expired`) and in which generation."""
     session[LOGIN_AT] = clock.now().isoformat()
+    if operator is not None:
+        session[GENERATION] = operator.session_generation or 0
+
+
+def revoke_sessions(operator_id: int):
+    """End every session of this operator, in every browser (logout, "log out everywhere")."""
+    db.session.execute(update(Operator).where(Operator.id == operator_id)
+                       .values(session_generation=Operator.session_generation + 1))
+    forget_identities()  # other processes notice within IDENTITY_TTL_SECONDS
+
+
+def session_revoked() -> bool:
+    return session.get(GENERATION) != getattr(current_user, "session_generation", None)
 
 
 def session_expired() -> bool:
@@ -66,7 +80,7 @@ def guard_operator_request(public_endpoints=("operator.login",)):
     g.lang = "de"
     if request.endpoint in public_endpoints:
         return None
-    if current_user.is_authenticated and session_expired():
+    if current_user.is_authenticated and (session_expired() or session_revoked()):
         logout_user()
         session.clear()
     if not current_user.is_authenticated:
@@ -91,14 +105,15 @@ class OperatorIdentity(UserMixin):
     narrow primary-key query. Code that changes the account loads the :class:`Operator`.
     """
 
-    def __init__(self, operator_id: int, email: str):
-        self.id, self.email = operator_id, email
+    def __init__(self, operator_id: int, email: str, generation: int = 0):
+        self.id, self.email, self.session_generation = operator_id, email, generation
 
     def __repr__(self):
         return f"<OperatorIdentity {self.id}>"
 
 
-_IDENTITY_QUERY = select(Operator.__table__.c.id, Operator.__table__.c.email).where(
+_IDENTITY_QUERY = select(Operator.__table__.c.id, Operator.__table__.c.email,
+                         Operator.__table__.c.session_generation).where(
     Operator.__table__.c.id == bindparam("operator_id"))
 #: Who is logged in, remembered per process (and app) for a few seconds: the panel polls every
 #: second, and an account removed from the database stops working within this time.
@@ -119,7 +134,7 @@ def load_operator(operator_id: str):
         return cached[1]
     with db.engine.connect() as connection:
         row = connection.execute(_IDENTITY_QUERY, {"operator_id": key}).first()
-    identity = OperatorIdentity(row.id, row.email) if row else None
+    identity = OperatorIdentity(row.id, row.email, row.session_generation) if row else None
     if len(cache) > 1000:
         cache.clear()
     cache[key] = (now, identity)

@@ -1,7 +1,7 @@
 """Operator panel: login, dashboard, bookings made by the operator, payments, messages, feed."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from reflexion import clock
@@ -14,7 +14,13 @@ from reflexion.booking.states import Actor, IllegalTransition
 from reflexion.calendar import feed
 from reflexion.extensions import db, limiter
 from reflexion.operator import dashboard as board
-from reflexion.operator.auth import authenticate, guard_operator_request, safe_next, start_operator_session
+from reflexion.operator.auth import (
+    authenticate,
+    guard_operator_request,
+    revoke_sessions,
+    safe_next,
+    start_operator_session,
+)
 from reflexion.operator.bookings import BadStart, book_by_operator, start_from_local
 from reflexion.operator.forms import ActionForm, CancelForm, LoginForm, MarkPaidForm, OperatorBookingForm
 from reflexion.pages.models import ContactMessage
@@ -53,7 +59,7 @@ def login():
                 # A browser-session cookie: closing the browser ends it. The hard limit from
                 # login is kept server-side (session_expired), the signature's age limit too.
                 session.permanent = False
-                start_operator_session()
+                start_operator_session(operator)
                 return redirect(target, code=303)
             form.password.errors.append(_("E-mail address or password is wrong."))
             return render_template("operator/login.html", form=form), 401
@@ -63,6 +69,9 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        revoke_sessions(current_user.id)  # a copy of this cookie must not work either
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "info")

@@ -75,7 +75,7 @@
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
     var root = document.documentElement;
-    var practice = root.dataset.practiceZone;
+    var practice = document.body.dataset.practiceZone;
     var own;
     try { own = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
     if (!own || !practice) { return; }
@@ -93,7 +93,7 @@
       var span = document.createElement("span");
       span.className = "local-time";
       span.setAttribute("data-local-time-shown", own);
-      span.textContent = " (" + root.dataset.localLabel + ": " + text + ")";
+      span.textContent = " (" + document.body.dataset.localLabel + ": " + text + ")";
       el.insertAdjacentElement("afterend", span);
     });
   });

@@ -138,3 +138,20 @@ def test_other_irreversible_actions_ask_first(live_server, operator_page, make_b
     page.click(f'[data-action-ask="{action}"]')
     assert page.locator(f'[data-action="{action}"]').is_visible()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("lang, locale, label", [("de", "de-DE", "Ihre Ortszeit"), ("sv", "sv-SE", "din lokala tid")])
+def test_a_client_abroad_sees_the_local_time_beside_the_practice_time(live_server, browser, lang, locale, label):
+    """Point 3: New York (03:00 EST) beside 09:00 MEZ; a Berlin browser sees no extra time."""
+    page, errors = _page(browser, locale=locale, timezone_id="America/New_York")
+    page.goto(f"{live_server}/{lang}/book/{SLOT}")
+    local = page.locator("[data-local-time-shown]")
+    assert local.count() == 1
+    text = local.inner_text()
+    assert label in text and "03:00" in text
+    page.screenshot(path=str(SHOTS / f"newcomer-{lang}-local-time.png"), full_page=True)
+    home, home_errors = _page(browser, locale=locale, timezone_id="Europe/Berlin")
+    home.goto(f"{live_server}/{lang}/book/{SLOT}")
+    home.wait_for_load_state()
+    assert home.locator("[data-local-time-shown]").count() == 0
+    assert not errors and not home_errors, errors + home_errors

@@ -44,3 +44,43 @@ def test_an_unpaid_operator_booking_tells_how_to_get_an_access_key(app, db, jobs
     ((subject, text),) = _sent(app)
     assert f"/sv/booking/{new.booking.ref}/lost-key" in text
     assert "som du fick se när du bokade" not in text  # no key "you were shown when booking"
+
+
+@pytest.fixture
+def operator_client(client, db):
+    from reflexion.operator.auth import create_operator
+
+    create_operator("op@example.org", "correct horse battery")
+    db.session.commit()
+    client.post("/operator/login", data={"email": "op@example.org", "password": "correct horse battery"})
+    return client
+
+
+def test_closing_a_day_with_bookings_warns_and_lists_them(operator_client, db, frozen_now, make_booking):
+    """Point 15: no silent closing of a day that holds four bookings, two of them paid."""
+    from reflexion.availability.models import AvailabilityException
+
+    frozen_now(NOW)
+    day = datetime(2026, 11, 26, 8, tzinfo=timezone.utc)  # Thu
+    booked = [make_booking(day + timedelta(hours=h), state="confirmed" if h < 2 else "awaiting_payment",
+                           name=f"Client {h}") for h in range(4)]
+    make_booking(day + timedelta(days=1), name="Next Day")
+    data = {"day": "2026-11-26", "closed": "y"}
+    response = operator_client.post("/operator/availability/exceptions", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert 'data-closing-warning="4"' in html and "4 Buchungen" in html
+    for booking in booked:
+        assert f'data-stranded="{booking.ref}"' in html
+    assert "Next Day" not in html
+    assert html.count("· bezahlt") == 2 and html.count("· nicht bezahlt") == 2
+    assert db.session.query(AvailabilityException).count() == 0  # nothing closed yet
+    anyway = operator_client.post("/operator/availability/exceptions", data={**data, "close_despite_bookings": "yes"})
+    assert anyway.status_code == 303
+    assert db.session.query(AvailabilityException).count() == 1
+
+
+def test_closing_an_empty_day_needs_no_warning(operator_client, db, frozen_now):
+    frozen_now(NOW)
+    response = operator_client.post("/operator/availability/exceptions", data={"day": "2026-11-26", "closed": "y"})
+    assert response.status_code == 303

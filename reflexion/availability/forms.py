@@ -1,7 +1,7 @@
 """Forms of the opening-hours editor (operator panel)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TimeField
+from wtforms import BooleanField, DateField, HiddenField, SelectChoice, SelectField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from reflexion.i18n import select_locale
@@ -38,6 +38,8 @@ class ExceptionForm(FlaskForm):
     note = StringField(_l("Note (only for you)"), filters=[strip_filter],
                        validators=[Optional(), Length(max=200, message=_l("Please keep the note under 200 characters.")),
                                    printable_text, single_line])
+    #: Set by the "close anyway" button once the operator has seen the day's bookings.
+    close_despite_bookings = HiddenField(default="")
 
     def validate(self, extra_validators=None):
         # Not an inline validate_end: Optional() on an empty field would skip it.

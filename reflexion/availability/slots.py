@@ -186,6 +186,15 @@ def overlapping_bookings(start: datetime, end: datetime, exclude_id: int | None 
     return list(db.session.scalars(query))
 
 
+def live_bookings_on(day: date, zone: ZoneInfo) -> list:
+    """Live bookings starting on the local ``day``, in order (what closing that day would strand)."""
+    first = datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
+    last = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+    return list(db.session.scalars(
+        select(Booking).where(Booking.state.in_([s.value for s in LIVE_STATES]))
+        .where(Booking.start_at >= first, Booking.start_at < last).order_by(Booking.start_at)))
+
+
 def week_days(monday: date) -> list[date]:
     return [monday + timedelta(days=i) for i in range(7)]
 

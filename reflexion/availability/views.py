@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from reflexion import clock
+from reflexion.availability import slots as slot_rules
 from reflexion.availability.forms import ExceptionForm, WeeklyRuleForm
 from reflexion.availability.models import AvailabilityException, WeeklyRule
 from reflexion.extensions import db
@@ -19,7 +20,7 @@ from reflexion.operator.forms import ActionForm
 bp = Blueprint("availability", __name__, url_prefix="/availability")
 
 
-def _page(rule_form=None, exception_form=None, status=200):
+def _page(rule_form=None, exception_form=None, status=200, stranded=None):
     today = clock.now().astimezone(practice_zone()).date()
     rules = db.session.scalars(select(WeeklyRule).order_by(WeeklyRule.weekday, WeeklyRule.start)).all()
     exceptions = db.session.scalars(
@@ -31,7 +32,7 @@ def _page(rule_form=None, exception_form=None, status=200):
         "operator/availability.html",
         rules=rules, exceptions=exceptions, weekdays={c.value: c.label for c in rule_form.weekday.choices},
         rule_form=rule_form, exception_form=exception_form or ExceptionForm(formdata=None),
-        action_form=ActionForm(formdata=None),
+        action_form=ActionForm(formdata=None), stranded=stranded or [],
     ), status
 
 
@@ -81,6 +82,11 @@ def add_exception():
     if not form.validate():
         return _page(exception_form=form, status=400)
     closed = bool(form.closed.data)
+    if closed and form.close_despite_bookings.data != "yes":
+        stranded = slot_rules.live_bookings_on(form.day.data, practice_zone())
+        if stranded:
+            # Closing keeps these bookings; the operator must see them before closing the day.
+            return _page(exception_form=form, status=409, stranded=stranded)
     db.session.add(AvailabilityException(
         day=form.day.data, closed=closed,
         start=None if closed else form.start.data, end=None if closed else form.end.data,

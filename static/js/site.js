@@ -67,3 +67,34 @@
     });
   });
 })();
+
+/* Clients abroad: beside a practice time marked data-local-time="<ISO instant>", show the same
+   instant in the browser's own zone when that zone differs. The practice time stays the reference;
+   without script nothing changes. */
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.documentElement;
+    var practice = document.body.dataset.practiceZone;
+    var own;
+    try { own = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!own || !practice) { return; }
+    var probe = function (zone, when) {
+      return new Intl.DateTimeFormat("en-GB", {timeZone: zone, hour: "2-digit", minute: "2-digit",
+        day: "2-digit", month: "2-digit", year: "numeric"}).format(when);
+    };
+    document.querySelectorAll("[data-local-time]").forEach(function (el) {
+      var when = new Date(el.dataset.localTime);
+      if (isNaN(when.getTime()) || probe(own, when) === probe(practice, when)) { return; }
+      var text = new Intl.DateTimeFormat(root.lang || undefined, {
+        timeZone: own, weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+        timeZoneName: "short"
+      }).format(when);
+      var span = document.createElement("span");
+      span.className = "local-time";
+      span.setAttribute("data-local-time-shown", own);
+      span.textContent = " (" + document.body.dataset.localLabel + ": " + text + ")";
+      el.insertAdjacentElement("afterend", span);
+    });
+  });
+})();

@@ -121,30 +121,26 @@ def ensure_browser():
     return found
 
 
-AXE_DIR = Path(__file__).resolve().parent.parent / ".test-cache" / "axe"
-AXE_VERSION = "4.10"
-
-
 def axe_script() -> Path:
-    return AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    """axe-core's browser script (the npm build), as the ``axe-playwright-python`` wheel ships it.
+
+    Taken from PyPI with the test extras rather than with npm: a fresh machine has Python and
+    pip, not Node.js and npm. The wheel's version is pinned in pyproject.toml, so every machine
+    runs the same axe-core rules.
+    """
+    try:
+        import axe_playwright_python
+    except ImportError:
+        raise Missing("the accessibility checks need axe-core: run make install (it comes with the "
+                      "test extras, package axe-playwright-python)") from None
+    script = Path(axe_playwright_python.__file__).parent / "axe.min.js"
+    if not script.exists():
+        raise Missing(f"axe-core's script is missing at {script}: reinstall axe-playwright-python")
+    return script
 
 
 def ensure_axe() -> Path:
-    """axe-core's browser script, installed from npm into the test cache on first use."""
-    script = axe_script()
-    if script.exists():
-        return script
-    npm = shutil.which("npm")
-    if not npm:
-        raise Missing("the accessibility checks need axe-core from npm and there is no npm; run: "
-                      "apt-get install npm (or install Node.js), then make test")
-    AXE_DIR.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(AXE_DIR),
-                             f"axe-core@{AXE_VERSION}"], capture_output=True, text=True)
-    if result.returncode != 0 or not script.exists():
-        raise Missing(f"npm could not install axe-core ({result.stderr.strip()[-200:]}); run: "
-                      f"npm install --prefix {AXE_DIR} axe-core@{AXE_VERSION}")
-    return script
+    return axe_script()
 
 
 def _distribution():

@@ -1,5 +1,5 @@
 """axe-core finds no accessibility violation on any public or operator page, in German and Swedish
-(issue 14). axe-core comes from npm into .test-cache/ (tests/provision.py), used by the tests only.
+(issue 14). axe-core (its npm build, as the pinned axe-playwright-python wheel ships it; tests/provision.py), used by the tests only.
 
 Operator pages have a German interface only (no language in their URLs); they are checked with
 a German and a Swedish browser. Screenshots of every page go to /tmp/shots/a11y-*.png.

@@ -1,5 +1,6 @@
-"""Child processes that never outlive the process that started them."""
+"""Processes on this host: children that never outlive their parent; whether a pid still runs."""
 import ctypes
+import os
 import signal
 import sys
 
@@ -13,3 +14,14 @@ def die_with_parent():
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         except (OSError, AttributeError):
             pass
+
+
+def process_exists(pid: int) -> bool:
+    """Tell whether a process with ``pid`` runs on this host (one of another user's counts too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

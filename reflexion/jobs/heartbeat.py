@@ -10,6 +10,8 @@ import json
 import os
 import socket
 
+from reflexion.processes import process_exists
+
 KEY = "reflexion:worker-heartbeats"
 #: Entries older than this are dropped by the next reader (a worker that died long ago).
 FORGET_AFTER_SECONDS = 24 * 3600
@@ -34,15 +36,6 @@ def forget(connection, worker_name: str) -> None:
     connection.hdel(KEY, worker_name)
 
 
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def status(connection, now, config) -> dict:
     """Return ``{ok, count, age_seconds, stale_after_seconds}`` for /healthz.
@@ -63,7 +56,7 @@ def status(connection, now, config) -> dict:
         if age > FORGET_AFTER_SECONDS:
             dead.append(name)
             continue
-        gone = entry.get("host") == here and not _process_exists(int(entry.get("pid") or 0))
+        gone = entry.get("host") == here and not process_exists(int(entry.get("pid") or 0))
         if gone:
             dead.append(name)
             continue

@@ -21,6 +21,7 @@ from reflexion import clock
 from reflexion.extensions import db
 from reflexion.jobs import clock_jobs, heartbeat, periodic, timers
 from reflexion.jobs.queue import ALL_QUEUES, get_queue, job_app, use_job_app
+from reflexion.processes import process_exists
 from reflexion.redis_conn import get_redis, worker_redis
 
 log = logging.getLogger(__name__)
@@ -37,15 +38,6 @@ def on_worker_start(app):
         # Work horses are forked from this process: give them no inherited database connections.
         db.engine.dispose()
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def reclaim_stale_scheduler_locks(connection, queue_names) -> list[str]:
@@ -64,7 +56,7 @@ def reclaim_stale_scheduler_locks(connection, queue_names) -> list[str]:
         info = connection.hgetall(SCHEDULER_KEY_TEMPLATE % holder.decode())
         host = info.get(b"hostname", b"").decode()
         pid = int(info.get(b"pid", b"0") or 0)
-        if host == hostname and pid and not _alive(pid) and connection.get(lock_key) == holder:
+        if host == hostname and pid and not process_exists(pid) and connection.get(lock_key) == holder:
             connection.delete(lock_key)
             freed.append(name)
     if freed:

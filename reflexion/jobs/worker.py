@@ -36,6 +36,9 @@ def on_worker_start(app):
         periodic.start_chains(app)
         clock_jobs.start(app)
         # Work horses are forked from this process: give them no inherited database connections.
+        # Return this session's connection first: dispose() closes only what is checked in, and a
+        # connection still checked out would be dropped unclosed (a ResourceWarning at GC time).
+        db.session.remove()
         db.engine.dispose()
 
 

@@ -73,6 +73,9 @@ def _invariants(db):
 
 
 def _check(response):
+    # /healthz answers 503 by design while something it reports is down (no worker runs here).
+    if response.request.path == "/healthz" and response.status_code == 503:
+        return
     assert response.status_code < 500, (response.status_code, response.request.path)
 
 

@@ -10,6 +10,7 @@ from reflexion.extensions import babel, csrf, db, htmx, limiter, login_manager, 
 from reflexion.files import private_folder, touch_private
 from reflexion.i18n import LANGUAGES, best_language, select_locale, select_timezone
 from reflexion.redis_conn import redis_timeouts
+from reflexion.settings import setting
 from reflexion.templating import switch_language_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -183,6 +184,7 @@ def _register_template_helpers(app):
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.globals["switch_language_url"] = switch_language_url
+    app.jinja_env.globals["setting"] = setting  # the practice's settings (reflexion/settings)
     app.jinja_env.globals["clock_status"] = clock_status  # footer note, dashboard widget
     app.jinja_env.filters["ms"] = format_ms
     # Templates ask the lifecycle instead of listing states: {% if can_transition(booking, "cancelled") %}

@@ -82,6 +82,23 @@ def load_settings(overrides=None):
         "BANK_ACCOUNT_HOLDER": _env("REFLEXION_BANK_HOLDER", "Internet Reflexion"),
         "BANK_IBAN": _env("REFLEXION_BANK_IBAN", "DE02 1203 0000 0000 2020 51"),
         "BANK_BIC": _env("REFLEXION_BANK_BIC", "BYLADEM1001"),
+        # The practice's legal identity (imprint, privacy notice, receipts)
+        "POSTAL_ADDRESS": _env("REFLEXION_POSTAL_ADDRESS", "Musterstraße 1\n10115 Berlin\nDeutschland"),
+        "VAT_MODE": _env("REFLEXION_VAT_MODE", "small_business"),  # or "standard"
+        "VAT_RATE_PERCENT": _env("REFLEXION_VAT_RATE", "19"),
+        "VAT_ID": _env("REFLEXION_VAT_ID", ""),
+        "TAX_NUMBER": _env("REFLEXION_TAX_NUMBER", ""),
+        # Changing bookings: client reschedules/cancels until this long before the start
+        "CHANGE_CUTOFF_HOURS": float(_env("REFLEXION_CHANGE_CUTOFF_HOURS", "24")),
+        "MAX_RESCHEDULES": int(_env("REFLEXION_MAX_RESCHEDULES", "2")),
+        # Refund of a paid booking the client cancels before / after the cut-off (operator: always 100)
+        "REFUND_PERCENT_BEFORE_CUTOFF": int(_env("REFLEXION_REFUND_BEFORE_CUTOFF", "100")),
+        "REFUND_PERCENT_AFTER_CUTOFF": int(_env("REFLEXION_REFUND_AFTER_CUTOFF", "0")),
+        # Call platforms the operator offers: "platform=handle,platform=handle" (reflexion/platforms)
+        "PLATFORMS": _env("REFLEXION_PLATFORMS", "teams=kontakt@internet-reflexion.example"),
+        # Push notices to the operator (apprise URLs, comma-separated); e-mail notices go to
+        # MAIL_OPERATOR_NOTICE (default: the contact e-mail)
+        "NOTICE_URLS": _list("REFLEXION_NOTICE_URLS", ()),
         # Clock
         "NTP_SERVERS": _list("REFLEXION_NTP_SERVERS", DEFAULT_NTP_SERVERS),
         "NTP_TIMEOUT_SECONDS": float(_env("REFLEXION_NTP_TIMEOUT", "2")),

@@ -22,3 +22,9 @@ booking_created = _domain.signal("booking-created")
 state_changed = _domain.signal("state-changed")
 #: A contact message arrived. ``sender``: the message (flushed).
 message_received = _domain.signal("message-received")
+#: A refund became due for a cancelled paid booking. ``sender``: the booking; ``amount``: Decimal.
+refund_due = _domain.signal("refund-due")
+#: The operator recorded that a due refund was paid out. ``sender``: the booking.
+refund_completed = _domain.signal("refund-completed")
+#: A booking's time was moved. ``sender``: the booking; ``old_start``: the previous start (UTC).
+booking_moved = _domain.signal("booking-moved")

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, logout_user
 from sqlalchemy import bindparam, func, select, update
@@ -75,7 +76,12 @@ def session_expired() -> bool:
     return clock.now() - started_at > timedelta(hours=hours)
 
 
-def guard_operator_request(public_endpoints=("operator.login",)):
+#: The second login step (code from the authenticator app) waits this long after the password.
+PENDING_LOGIN = "operator_pending_login"
+PENDING_LOGIN_MINUTES = 5
+
+
+def guard_operator_request(public_endpoints=("operator.login", "operator.login_code")):
     """``before_request`` of every operator blueprint: German UI, login required, sessions expire."""
     g.lang = "de"
     if request.endpoint in public_endpoints:
@@ -105,15 +111,17 @@ class OperatorIdentity(UserMixin):
     narrow primary-key query. Code that changes the account loads the :class:`Operator`.
     """
 
-    def __init__(self, operator_id: int, email: str, generation: int = 0):
+    def __init__(self, operator_id: int, email: str, generation: int = 0, two_factor: bool = False):
         self.id, self.email, self.session_generation = operator_id, email, generation
+        self.has_two_factor = two_factor
 
     def __repr__(self):
         return f"<OperatorIdentity {self.id}>"
 
 
 _IDENTITY_QUERY = select(Operator.__table__.c.id, Operator.__table__.c.email,
-                         Operator.__table__.c.session_generation).where(
+                         Operator.__table__.c.session_generation,
+                         Operator.__table__.c.totp_secret.isnot(None).label("two_factor")).where(
     Operator.__table__.c.id == bindparam("operator_id"))
 #: Who is logged in, remembered per process (and app) for a few seconds: the panel polls every
 #: second, and an account removed from the database stops working within this time.
@@ -134,7 +142,7 @@ def load_operator(operator_id: str):
         return cached[1]
     with db.engine.connect() as connection:
         row = connection.execute(_IDENTITY_QUERY, {"operator_id": key}).first()
-    identity = OperatorIdentity(row.id, row.email, row.session_generation) if row else None
+    identity = OperatorIdentity(row.id, row.email, row.session_generation, bool(row.two_factor)) if row else None
     if len(cache) > 1000:
         cache.clear()
     cache[key] = (now, identity)
@@ -170,4 +178,58 @@ def authenticate(email: str, password: str) -> Operator | None:
     if not operator.check_password(password):
         return None
     operator.last_login_at = clock.now()
+    return operator
+
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class PasswordRefused(ValueError):
+    """A password change was refused; the message is for the operator (translated)."""
+
+
+def change_password(operator: Operator, current: str, new: str, repeated: str):
+    """Set a new password after checking the current one; every other session of the account ends.
+
+    The caller keeps its own browser logged in by calling :func:`keep_this_session`.
+    """
+    if not operator.check_password(current):
+        raise PasswordRefused(_("The current password is wrong."))
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise PasswordRefused(_("The new password needs at least %(count)d characters.", count=MIN_PASSWORD_LENGTH))
+    if new != repeated:
+        raise PasswordRefused(_("The two new passwords differ."))
+    if new == current:
+        raise PasswordRefused(_("The new password is the same as the current one."))
+    operator.set_password(new)  # raises the session generation: copies of old cookies stop working
+    db.session.flush()
+    forget_identities()
+
+
+def keep_this_session(operator: Operator):
+    """After the account's sessions were revoked on purpose, let this browser carry on."""
+    session[GENERATION] = operator.session_generation
+
+
+def begin_pending_login(operator: Operator, target: str):
+    """The password was right and the account has a second factor: ask for the code next."""
+    session.clear()
+    session[PENDING_LOGIN] = {"id": operator.id, "at": clock.now().isoformat(),
+                              "generation": operator.session_generation or 0, "next": target}
+
+
+def pending_operator() -> Operator | None:
+    """The account whose password was given in this browser within the last few minutes."""
+    pending = session.get(PENDING_LOGIN)
+    if not isinstance(pending, dict):
+        return None
+    try:
+        started = datetime.fromisoformat(pending["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if clock.now() - started > timedelta(minutes=PENDING_LOGIN_MINUTES):
+        return None
+    operator = db.session.get(Operator, pending.get("id"))
+    if operator is None or (operator.session_generation or 0) != pending.get("generation"):
+        return None
     return operator

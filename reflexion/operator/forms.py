@@ -55,3 +55,31 @@ class CancelForm(FlaskForm):
     note = StringField(_l("Reason (kept in the booking's history)"), filters=[strip_filter],
                        validators=[Optional(), Length(max=300, message=_l("Please keep the reason under 300 characters.")),
                                    printable_text, single_line])
+
+
+class LoginCodeForm(FlaskForm):
+    """The second login step: a code from the authenticator app, or a recovery code."""
+
+    code = StringField(_l("Code from your authenticator app, or a recovery code"), filters=[strip_filter],
+                       validators=[DataRequired(_l("Please enter the code.")), Length(max=40)])
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"),
+                            validators=[DataRequired(_l("Please enter your current password.")), Length(max=200)])
+    new = PasswordField(_l("New password (at least 10 characters)"),
+                        validators=[DataRequired(_l("Please enter the new password.")), Length(max=200)])
+    repeated = PasswordField(_l("New password again"),
+                             validators=[DataRequired(_l("Please enter the new password again.")), Length(max=200)])
+
+
+class TwoFactorConfirmForm(FlaskForm):
+    code = StringField(_l("The 6-digit code your app shows now"), filters=[strip_filter],
+                       validators=[DataRequired(_l("Please enter the code.")), Length(max=20)])
+
+
+class PasswordConfirmForm(FlaskForm):
+    """Irreversible account actions ask for the password again."""
+
+    password = PasswordField(_l("Your password"),
+                             validators=[DataRequired(_l("Please enter your password.")), Length(max=200)])

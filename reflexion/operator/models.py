@@ -1,6 +1,6 @@
 """Operators: the practitioner (and any assistant) who may use the panel."""
 from flask_login import UserMixin
-from sqlalchemy import Integer, String
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,6 +19,18 @@ class Operator(UserMixin, db.Model):
     #: Sessions carry the generation they began in; raising it ends every session at once
     #: (logout, a password change): a copied cookie is worthless afterwards.
     session_generation: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # Second factor (reflexion/operator/two_factor.py). Secrets are stored encrypted with a key
+    # derived from SECRET_KEY; recovery codes only as SHA-256 hashes (JSON list).
+    totp_secret = mapped_column(String(255))
+    totp_pending_secret = mapped_column(String(255))  # being set up, not yet confirmed
+    totp_last_step = mapped_column(BigInteger)  # the last accepted 30-s step: a code works once
+    totp_failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    totp_locked_until = mapped_column(UTCDateTime)
+    recovery_code_hashes = mapped_column(Text)
+
+    @property
+    def has_two_factor(self) -> bool:
+        return bool(self.totp_secret)
 
     def set_password(self, password: str):
         self.password_hash = generate_password_hash(password, method="scrypt")

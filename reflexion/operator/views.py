@@ -1,5 +1,5 @@
 """Operator panel: login, dashboard, bookings made by the operator, payments, messages, feed."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -14,15 +14,33 @@ from reflexion.booking.states import Actor, IllegalTransition
 from reflexion.calendar import feed
 from reflexion.extensions import db, limiter
 from reflexion.operator import dashboard as board
+from reflexion.operator import two_factor
 from reflexion.operator.auth import (
+    PENDING_LOGIN,
+    PasswordRefused,
     authenticate,
+    begin_pending_login,
+    change_password,
     guard_operator_request,
+    keep_this_session,
+    pending_operator,
     revoke_sessions,
     safe_next,
     start_operator_session,
 )
 from reflexion.operator.bookings import BadStart, book_by_operator, start_from_local
-from reflexion.operator.forms import ActionForm, CancelForm, LoginForm, MarkPaidForm, OperatorBookingForm
+from reflexion.operator.forms import (
+    ActionForm,
+    CancelForm,
+    LoginCodeForm,
+    LoginForm,
+    MarkPaidForm,
+    OperatorBookingForm,
+    PasswordChangeForm,
+    PasswordConfirmForm,
+    TwoFactorConfirmForm,
+)
+from reflexion.operator.models import Operator
 from reflexion.pages.models import ContactMessage
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
@@ -54,17 +72,57 @@ def login():
             if operator is not None:
                 db.session.commit()
                 target = safe_next(request.args.get("next")) or url_for(".dashboard")
-                session.clear()
-                login_user(operator)
-                # A browser-session cookie: closing the browser ends it. The hard limit from
-                # login is kept server-side (session_expired), the signature's age limit too.
-                session.permanent = False
-                start_operator_session(operator)
+                if operator.has_two_factor:
+                    begin_pending_login(operator, target)
+                    return redirect(url_for(".login_code"), code=303)
+                _log_in(operator)
                 return redirect(target, code=303)
             form.password.errors.append(_("E-mail address or password is wrong."))
             return render_template("operator/login.html", form=form), 401
         return render_template("operator/login.html", form=form), 400
     return render_template("operator/login.html", form=form)
+
+
+def _log_in(operator):
+    session.clear()
+    login_user(operator)
+    # A browser-session cookie: closing the browser ends it. The hard limit from
+    # login is kept server-side (session_expired), the signature's age limit too.
+    session.permanent = False
+    start_operator_session(operator)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"], deduct_when=lambda response: response.status_code >= 400)
+def login_code():
+    """The second step of a login to an account with a second factor."""
+    operator = pending_operator()
+    if operator is None:
+        session.pop(PENDING_LOGIN, None)
+        flash(_("Please log in again: the code step waits only a few minutes after the password."), "info")
+        return redirect(url_for(".login"), code=303)
+    form = LoginCodeForm()
+    if request.method == "GET":
+        return render_template("operator/login_code.html", form=form)
+    if not form.validate():
+        return render_template("operator/login_code.html", form=form), 400
+    try:
+        used = two_factor.check_login_code(operator, form.code.data)
+    except two_factor.CodeRefused as refused:
+        db.session.commit()  # a wrong code counts, also when refused
+        if refused.locked:
+            form.code.errors.append(_("Too many wrong codes: the code step of this account is locked for %(minutes)d minutes.",
+                                      minutes=two_factor.LOCK_MINUTES))
+            return render_template("operator/login_code.html", form=form), 429
+        form.code.errors.append(_("This code is wrong or has already been used."))
+        return render_template("operator/login_code.html", form=form), 401
+    target = session[PENDING_LOGIN].get("next") or url_for(".dashboard")
+    db.session.commit()
+    _log_in(operator)
+    if used == "recovery":
+        flash(_("You logged in with a recovery code; %(count)d are left. Create new ones on the account page if needed.",
+                count=two_factor.recovery_codes_left(operator)), "info")
+    return redirect(safe_next(target) or url_for(".dashboard"), code=303)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -222,3 +280,126 @@ def regenerate_feed():
     flash(_("A new calendar address has been created. Subscribe to it again; the old one no longer works."),
           "success")
     return redirect(url_for(".dashboard") + "#calendar-feed", code=303)
+
+
+# The operator's own account: password, second factor, sessions.
+
+def _account() -> Operator:
+    return db.session.get(Operator, current_user.id)
+
+
+def _account_page(status=200, **forms):
+    operator = _account()
+    secret = two_factor.pending_secret(operator) if not operator.has_two_factor else None
+    context = {
+        "operator": operator,
+        "password_form": forms.get("password_form") or PasswordChangeForm(),
+        "confirm_form": forms.get("confirm_form") or TwoFactorConfirmForm(),
+        "disable_form": forms.get("disable_form") or PasswordConfirmForm(prefix="disable"),
+        "codes_form": forms.get("codes_form") or PasswordConfirmForm(prefix="codes"),
+        "action_form": ActionForm(),
+        "pending_secret": secret,
+        "pending_qr": two_factor.qr_svg(two_factor.provisioning_uri(operator, secret)) if secret else None,
+        "codes_left": two_factor.recovery_codes_left(operator),
+        "recovery_codes": forms.get("recovery_codes"),
+    }
+    response = current_app.make_response((render_template("operator/account.html", **context), status))
+    response.headers["Cache-Control"] = "no-store"  # a pending secret or recovery codes may be on it
+    return response
+
+
+@bp.route("/account")
+def account():
+    return _account_page()
+
+
+@bp.route("/account/password", methods=["POST"])
+def account_password():
+    form = PasswordChangeForm()
+    if not form.validate():
+        return _account_page(400, password_form=form)
+    operator = _account()
+    try:
+        change_password(operator, form.current.data, form.new.data, form.repeated.data)
+    except PasswordRefused as refused:
+        db.session.rollback()
+        form.new.errors.append(str(refused))
+        return _account_page(400, password_form=form)
+    db.session.commit()
+    keep_this_session(operator)
+    flash(_("Your password has been changed. Every other browser logged in to this account has been logged out."),
+          "success")
+    return redirect(url_for(".account"), code=303)
+
+
+@bp.route("/account/two-factor/setup", methods=["POST"])
+def account_two_factor_setup():
+    if not ActionForm().validate():
+        abort(400)
+    operator = _account()
+    if operator.has_two_factor:
+        flash(_("Two-factor login is already set up."), "info")
+        return redirect(url_for(".account"), code=303)
+    two_factor.begin_setup(operator)
+    db.session.commit()
+    return redirect(url_for(".account") + "#two-factor", code=303)
+
+
+@bp.route("/account/two-factor/confirm", methods=["POST"])
+def account_two_factor_confirm():
+    form = TwoFactorConfirmForm()
+    if not form.validate():
+        return _account_page(400, confirm_form=form)
+    operator = _account()
+    try:
+        codes = two_factor.confirm_setup(operator, form.code.data)
+    except two_factor.CodeRefused:
+        form.code.errors.append(_("This code does not fit. Check that your phone's clock is right and enter the code shown now."))
+        return _account_page(400, confirm_form=form)
+    revoke_sessions(operator.id)  # a session opened without the second factor must not outlive it
+    db.session.commit()
+    keep_this_session(db.session.get(Operator, operator.id))
+    flash(_("Two-factor login is set up. From now on every login asks for a code."), "success")
+    return _account_page(recovery_codes=codes)
+
+
+@bp.route("/account/two-factor/recovery-codes", methods=["POST"])
+def account_recovery_codes():
+    form = PasswordConfirmForm(prefix="codes")
+    operator = _account()
+    if not form.validate() or not operator.has_two_factor:
+        return _account_page(400, codes_form=form)
+    if not operator.check_password(form.password.data):
+        form.password.errors.append(_("The password is wrong."))
+        return _account_page(400, codes_form=form)
+    codes = two_factor.new_recovery_codes(operator)
+    db.session.commit()
+    flash(_("New recovery codes have been created; the old ones no longer work."), "success")
+    return _account_page(recovery_codes=codes)
+
+
+@bp.route("/account/two-factor/disable", methods=["POST"])
+def account_two_factor_disable():
+    form = PasswordConfirmForm(prefix="disable")
+    operator = _account()
+    if not form.validate():
+        return _account_page(400, disable_form=form)
+    if not operator.check_password(form.password.data):
+        form.password.errors.append(_("The password is wrong."))
+        return _account_page(400, disable_form=form)
+    two_factor.disable(operator)
+    db.session.commit()
+    flash(_("Two-factor login is switched off for this account."), "info")
+    return redirect(url_for(".account"), code=303)
+
+
+@bp.route("/account/logout-everywhere", methods=["POST"])
+def logout_everywhere():
+    if not ActionForm().validate():
+        abort(400)
+    revoke_sessions(current_user.id)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have been logged out in every browser."), "info")
+    return redirect(url_for(".login"), code=303)

@@ -1,4 +1,5 @@
 """Import every model so that Alembic and ``db.create_all`` see the whole schema."""
+from reflexion.attempts import FailedAttempts  # noqa: F401
 from reflexion.availability.models import AvailabilityException, WeeklyRule  # noqa: F401
 from reflexion.booking.models import Booking, Payment, Transition  # noqa: F401
 from reflexion.calendar.models import FeedToken  # noqa: F401

@@ -108,3 +108,55 @@ def test_one_attackers_failures_lock_out_neither_the_operator_nor_other_clients(
     wrong = [attacker.post_form(f"/de/booking/{booking.ref}", {"access_key": "aaaa-bbbb-cccc"}) for _ in range(11)]
     assert wrong[-1] == 429 and 429 not in wrong[:5], wrong
     assert client.post_form(f"/de/booking/{booking.ref}", {"access_key": "abcd-efgh-jkmn"}) == 303
+
+
+@pytest.fixture
+def site_without_redis(app, db, tmp_path):
+    """Like ``site``, but Redis is unreachable: rate limits fall back to each process's memory."""
+    port = _free_port()
+    env = app_env(app, f"redis://127.0.0.1:{_free_port()}/0", REFLEXION_PROXY_HOPS=1, REFLEXION_RATELIMIT=1,
+                  REFLEXION_PUBLIC_URL="https://reflexion.example", REFLEXION_TRUSTED_HOSTS="127.0.0.1")
+    web = Child([sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind", f"127.0.0.1:{port}",
+                 "--workers", "3", "--threads", "1", "wsgi:app"], env, tmp_path / "gunicorn.log")
+    proxy = start_proxy(port)
+
+    def up():
+        try:
+            return Browser(proxy.server_port, "127.0.0.1").request("GET", "/healthz")[0] in (200, 503)
+        except OSError:
+            return False
+
+    try:
+        wait_until(up, 30, 0.1, "gunicorn did not come up")
+        yield proxy.server_port
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        web.stop()
+
+
+def test_the_access_key_limit_holds_across_processes_while_redis_is_down(site_without_redis, db, make_booking):
+    """Counted in the database: three gunicorn processes with in-memory limiters still refuse
+    the 11th wrong key from one client, and the 31st for one booking from anywhere."""
+    from reflexion import attempts
+
+    booking = make_booking(clock.now() + timedelta(days=3))
+    db.session.commit()
+    attacker = Browser(site_without_redis, "127.0.0.2")
+    wrong = [attacker.post_form(f"/de/booking/{booking.ref}", {"access_key": f"aaaa-bbbb-cc{i:02d}"}) for i in range(13)]
+    assert wrong == [403] * 10 + [429] * 3, wrong
+    # Refused before any key is checked: not even the right key gets through from there.
+    assert attacker.post_form(f"/de/booking/{booking.ref}", {"access_key": "abcd-efgh-jkmn"}) == 429
+    # The client, elsewhere, opens the booking at once.
+    assert Browser(site_without_redis, "127.0.0.3").post_form(
+        f"/sv/booking/{booking.ref}", {"access_key": "abcd-efgh-jkmn"}) == 303
+    # Guesses spread over many addresses: 30 per booking and hour, then none is checked.
+    for n in range(4, 24):
+        assert Browser(site_without_redis, f"127.0.0.{n}").post_form(
+            f"/de/booking/{booking.ref}", {"access_key": "zzzz-zzzz-zzzz"}) == 403
+    db.session.expire_all()
+    assert attempts.failures(f"access-ref:{booking.ref}", attempts.ACCESS_KEY_PER_BOOKING) == 30
+    status, page = Browser(site_without_redis, "127.0.0.30").request("GET", f"/sv/booking/{booking.ref}")
+    late = Browser(site_without_redis, "127.0.0.30").post_form(f"/sv/booking/{booking.ref}",
+                                                               {"access_key": "abcd-efgh-jkmn"})
+    assert late == 429

@@ -18,7 +18,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from reflexion import clock
+from reflexion import attempts, clock
 from reflexion.booking import codes
 from reflexion.booking.models import Booking
 from reflexion.extensions import db
@@ -102,3 +102,27 @@ def matching_booking(ref: str, email: str) -> Booking | None:
         return None
     return booking
 
+
+
+class TooManyAttempts(Exception):
+    """Too many wrong access keys from this address, or for this booking, in the current window."""
+
+
+def open_with_access_key(ref: str, key: str, address: str) -> Booking | None:
+    """The booking when ``key`` is its access key; None for a wrong pair (same answer either way).
+
+    Wrong keys are counted in the database per client address and per reference
+    (:mod:`reflexion.attempts`), so the limit holds across every web process, with or without
+    Redis; once used up, no key is checked until the window is over (:class:`TooManyAttempts`).
+    """
+    ref = codes.normalise_reference(ref)[:40]
+    scopes = ((f"access-ip:{address}"[:200], attempts.ACCESS_KEY_PER_ADDRESS),
+              (f"access-ref:{ref}", attempts.ACCESS_KEY_PER_BOOKING))
+    if any(attempts.blocked(scope, limit) for scope, limit in scopes):
+        raise TooManyAttempts()
+    booking = db.session.scalar(select(Booking).where(Booking.ref == ref)) if codes.REF_PATTERN.match(ref) else None
+    # Checked also without a booking (stored None): the answer takes as long either way.
+    if codes.check_access_key(booking.access_key_hash if booking else None, key) and booking is not None:
+        return booking
+    attempts.record_failure(*scopes)
+    return None

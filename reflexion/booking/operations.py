@@ -156,12 +156,3 @@ def find_by_reference(ref: str) -> Booking | None:
     if not codes.REF_PATTERN.match(ref):
         return None
     return db.session.scalar(select(Booking).where(Booking.ref == ref))
-
-
-def open_with_access_key(ref: str, key: str) -> Booking | None:
-    """Return the booking when ``key`` is its access key; None for a wrong pair (same answer either way)."""
-    booking = find_by_reference(ref)
-    stored = booking.access_key_hash if booking else None
-    if codes.check_access_key(stored, key) and booking is not None:
-        return booking
-    return None

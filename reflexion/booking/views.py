@@ -3,6 +3,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 
 from reflexion import clock
 from reflexion.availability import slots as slot_rules
@@ -240,7 +241,12 @@ def booking_page(ref):
         return _show(booking)
     if request.method == "POST":
         if form.validate():
-            opened = operations.open_with_access_key(ref, form.access_key.data)
+            try:
+                opened = access.open_with_access_key(ref, form.access_key.data, get_remote_address())
+            except access.TooManyAttempts:
+                form.access_key.errors.append(_("Too many wrong access keys were tried for this booking or from your "
+                                                "connection. Please wait a few minutes, or use “Lost your access key?”."))
+                return render_template("booking/access.html", form=form, ref=ref), 429
             if opened is not None:
                 _grant_access(opened.ref)
                 return redirect(url_for(".booking_page", ref=opened.ref), code=303)

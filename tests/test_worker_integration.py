@@ -224,3 +224,67 @@ def test_a_plain_rq_worker_runs_the_timers_too(app, db, make_booking, worker):
     assert seen - no_answer <= LAND_WITHIN
     assert _moves(db, booking)[-1] == ("due", "no_show", "worker", no_answer)
     assert db.session.query(Transition).filter_by(booking_id=booking.id, to_state="no_show").count() == 1
+
+
+def test_a_scheduler_that_died_on_another_host_is_taken_over_within_seconds(app, db, make_booking, worker):
+    """Another host's scheduler holds every lock and stopped beating (host gone): RQ alone would
+    wait for the locks to expire (61 s) and retry only every ten minutes; our worker watches the
+    holder's beat, frees its locks after a few seconds and schedules the deadlines itself."""
+    from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+
+    from reflexion.jobs.queue import ALL_QUEUES
+    from reflexion.redis_conn import get_redis
+
+    redis = get_redis(app)
+    ghost = "ghost-scheduler"
+    for name in ALL_QUEUES:
+        redis.set(RQScheduler.get_locking_key(name), ghost, ex=60)
+    redis.hset(SCHEDULER_KEY_TEMPLATE % ghost, mapping={"hostname": "another-host", "pid": "4242",
+                                                         "last_heartbeat": "2026-12-02T01:00:00.000000Z"})
+    worker.start()
+    assert redis.get(RQScheduler.get_locking_key("timers")) == ghost.encode()  # not ours at first
+
+    booking = _paid_booking(db, make_booking, clock.now() + timedelta(seconds=1))
+    no_answer = booking.start_at + NO_ANSWER
+    seen = _wait_for(db, booking, "no_show", timeout=20)  # stale after 6 s, then the timers run
+    print(f"no-show seen {(seen - no_answer).total_seconds():.1f} s after its deadline (takeover)")
+    assert _moves(db, booking) == [("confirmed", "due", "worker", booking.start_at),
+                                   ("due", "no_show", "worker", no_answer)]
+    holders = {redis.get(RQScheduler.get_locking_key(name)) for name in ALL_QUEUES}
+    assert ghost.encode() not in holders and None not in holders
+    assert "taking over timers" in worker.output()
+
+
+def test_a_live_scheduler_elsewhere_keeps_its_locks(app, db, worker):
+    """The watch does not steal from a scheduler that beats (another healthy host)."""
+    import threading
+
+    from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+
+    from reflexion.jobs.queue import ALL_QUEUES
+    from reflexion.redis_conn import get_redis
+
+    redis = get_redis(app)
+    other = "healthy-scheduler"
+    stop = threading.Event()
+
+    def beat():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            for name in ALL_QUEUES:
+                redis.set(RQScheduler.get_locking_key(name), other, ex=60)
+            redis.hset(SCHEDULER_KEY_TEMPLATE % other, "last_heartbeat", f"beat {n}")
+            stop.wait(1.0)
+
+    beater = threading.Thread(target=beat, daemon=True)
+    beater.start()
+    try:
+        time.sleep(0.3)
+        worker.start()
+        time.sleep(7)  # longer than the stale limit (6 s with the default 2-s heartbeat)
+        assert {redis.get(RQScheduler.get_locking_key(name)) for name in ALL_QUEUES} == {other.encode()}
+        assert "taking over" not in worker.output()
+    finally:
+        stop.set()
+        beater.join(5)

@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import socket
+import time
 
 import click
 from flask import current_app
@@ -67,6 +68,62 @@ def reclaim_stale_scheduler_locks(connection, queue_names) -> list[str]:
     return freed
 
 
+#: Compare-and-delete: drop a scheduler lock only if ``holder`` still has it.
+_DELETE_IF_HELD = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+def scheduler_stale_after(config) -> float:
+    """Seconds a scheduler's beat may stand still before another worker takes its locks over.
+
+    RQ's scheduler beats every second (``last_heartbeat`` in its hash); five missed beats, at
+    least three of our own heartbeat intervals.
+    """
+    return max(5.0, 3 * float(config.get("WORKER_HEARTBEAT_SECONDS", 2)))
+
+
+class SchedulerWatch:
+    """Watches the scheduler locks this worker does not hold, and takes over those of a dead scheduler.
+
+    A scheduler on another host that dies (or hangs) keeps its locks until they expire (61 s),
+    and RQ tries to acquire them again only at its maintenance run every ten minutes: timers
+    would stall that long. The watch notes each holder's ``last_heartbeat`` and when it last
+    changed, by this process's monotonic clock (so no two hosts' clocks are compared); a beat
+    that stood still for :func:`scheduler_stale_after` seconds frees the lock, and a free lock
+    is acquired at once.
+    """
+
+    def __init__(self, stale_after: float, queue_names=ALL_QUEUES):
+        self.stale_after, self.queue_names = stale_after, tuple(queue_names)
+        self._seen = {}  # queue name -> ((holder, beat), monotonic time it was first seen)
+
+    def free_locks(self, connection, now: float) -> list[str]:
+        """Free the locks of schedulers whose beat stood still; return the queues now unlocked."""
+        unlocked = []
+        for name in self.queue_names:
+            lock_key = RQScheduler.get_locking_key(name)
+            holder = connection.get(lock_key)
+            if holder is None:
+                self._seen.pop(name, None)
+                unlocked.append(name)
+                continue
+            beat = connection.hget(SCHEDULER_KEY_TEMPLATE % holder.decode(), "last_heartbeat")
+            state = (holder, beat)
+            seen = self._seen.get(name)
+            if seen is None or seen[0] != state:
+                self._seen[name] = (state, now)
+                continue
+            if now - seen[1] >= self.stale_after:
+                if connection.eval(_DELETE_IF_HELD, 1, lock_key, holder):
+                    log.warning("worker: the scheduler %s stopped beating %.0f s ago; taking over %s",
+                                holder.decode(), now - seen[1], name)
+                self._seen.pop(name, None)
+                unlocked.append(name)
+        return unlocked
+
+
 #: Set by a worker after its catch-up; gone means Redis lost its data (restart without persistence).
 CAUGHT_UP_KEY = "reflexion:caught-up"
 
@@ -93,6 +150,7 @@ class ReflexionWorker(Worker):
         kwargs.setdefault("job_monitoring_interval", every)
         super().__init__(*args, **kwargs)
         self._main_pid = None
+        self._scheduler_watch = SchedulerWatch(scheduler_stale_after(job_app().config))
 
     def work(self, *args, **kwargs):
         self._main_pid = os.getpid()
@@ -142,8 +200,20 @@ class ReflexionWorker(Worker):
             process = self.scheduler._process
             if process is not None and process.is_alive():
                 log.warning("worker: scheduler restarted (pid %s)", process.pid)
-            else:  # another worker schedules; RQ's maintenance tries again later
+            else:  # another worker schedules; the watch takes over if it dies
                 self.scheduler._process = None
+        else:
+            self._take_over_idle_locks()
+
+    def _take_over_idle_locks(self):
+        """Without a scheduler of our own: take the locks a dead scheduler (any host) left behind."""
+        if self.scheduler is None or self.scheduler._process is not None:
+            return
+        if self._scheduler_watch.free_locks(self.connection, time.monotonic()):
+            self.scheduler.acquire_locks(auto_start=True)
+            process = self.scheduler._process
+            if process is not None and process.is_alive():
+                log.warning("worker: scheduling now (pid %s)", process.pid)
 
     def _scheduler_died(self) -> bool:
         process = self.scheduler._process if self.scheduler is not None else None

@@ -23,7 +23,7 @@ def open_week(weekly_hours, frozen_now):
 def _post(base, n):
     data = urllib.parse.urlencode({
         "name": f"Client {n}", "email": f"client{n}@example.org", "call_handle": f"client.{n}",
-        "accept_terms": "y",
+        "accept_terms": "y", "early_start": "y",
     }).encode()
     request = urllib.request.Request(f"{base}/de/book/{SLOT}", data=data, method="POST")
     opener = urllib.request.build_opener(NoRedirect)

@@ -14,7 +14,6 @@ when it runs, so a URL removed meanwhile gets nothing.
 import hashlib
 import logging
 
-import apprise
 from flask import current_app
 
 from reflexion import clock, notices, signals
@@ -84,6 +83,10 @@ def send_push(url_fingerprint: str, title: str, body: str, event: str) -> str:
         throttled = event == notices.NEW_MESSAGE
         if throttled and get_redis().exists(_throttle_key(event, url_fingerprint)):
             return "throttled"
+        # inside: importing apprise takes about half a second; only the job that sends needs it,
+        # not every process that builds the app (a plain rq worker builds one per job)
+        import apprise
+
         notifier = apprise.Apprise()
         if not notifier.add(url):
             log.warning("push: notice URL %s is not usable; check NOTICE_URLS", url_fingerprint)

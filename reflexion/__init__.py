@@ -101,9 +101,11 @@ def _connect_effects():
     # inside: this package is every module's parent; a top-level import would load the app for any import
     from reflexion.jobs import timers
     from reflexion.mail import notify
+    from reflexion.notices import push
 
     timers.connect_signals()
     notify.connect_signals()
+    push.connect_signals()
 
 
 def _default_redis_url(app) -> str:

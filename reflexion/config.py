@@ -72,7 +72,7 @@ def load_settings(overrides=None):
         "PAYMENT_CUTOFF_HOURS": float(_env("REFLEXION_PAYMENT_CUTOFF_HOURS", "2")),
         "REMINDER_HOURS": float(_env("REFLEXION_REMINDER_HOURS", "24")),
         "VERIFY_MAX_FAILURES": int(_env("REFLEXION_VERIFY_MAX_FAILURES", "5")),
-        "TERMS_VERSION": _env("REFLEXION_TERMS_VERSION", "2026-11"),
+        "TERMS_VERSION": _env("REFLEXION_TERMS_VERSION", "2026-12"),
         # Privacy: personal data of finished bookings and contact messages is anonymised after
         "RETENTION_DAYS": int(_env("REFLEXION_RETENTION_DAYS", "180")),
         "MESSAGE_RETENTION_DAYS": int(_env("REFLEXION_MESSAGE_RETENTION_DAYS", "90")),
@@ -96,6 +96,14 @@ def load_settings(overrides=None):
         "REFUND_PERCENT_AFTER_CUTOFF": int(_env("REFLEXION_REFUND_AFTER_CUTOFF", "0")),
         # Call platforms the operator offers: "platform=handle,platform=handle" (reflexion/platforms)
         "PLATFORMS": _env("REFLEXION_PLATFORMS", "teams=kontakt@internet-reflexion.example"),
+        # The legal pages' texts, replaced by the operator per language; empty: the built-in text
+        # (plain text: paragraphs, line breaks, headings with #, lists with - ; never HTML)
+        "IMPRINT_TEXT_DE": _env("REFLEXION_IMPRINT_TEXT_DE", ""),
+        "IMPRINT_TEXT_SV": _env("REFLEXION_IMPRINT_TEXT_SV", ""),
+        "PRIVACY_TEXT_DE": _env("REFLEXION_PRIVACY_TEXT_DE", ""),
+        "PRIVACY_TEXT_SV": _env("REFLEXION_PRIVACY_TEXT_SV", ""),
+        "TERMS_TEXT_DE": _env("REFLEXION_TERMS_TEXT_DE", ""),
+        "TERMS_TEXT_SV": _env("REFLEXION_TERMS_TEXT_SV", ""),
         # Push notices to the operator (apprise URLs, comma-separated); e-mail notices go to
         # MAIL_OPERATOR_NOTICE (default: the contact e-mail)
         "NOTICE_URLS": _list("REFLEXION_NOTICE_URLS", ()),
@@ -115,6 +123,8 @@ def load_settings(overrides=None):
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
         "MAIL_DEFAULT_SENDER": _env("MAIL_DEFAULT_SENDER", "Internet Reflexion <no-reply@internet-reflexion.example>"),
+        # The operator's content-free notices (new booking, payment, client cancellation, new
+        # message): to this address; unset: CONTACT_EMAIL; "off": none
         "MAIL_OPERATOR_NOTICE": _env("MAIL_OPERATOR_NOTICE"),
         "MAIL_TIMEOUT": float(_env("MAIL_TIMEOUT", "20")),
         "MAIL_CA_FILE": _env("MAIL_CA_FILE"),  # extra CA bundle for the SMTP server's certificate

@@ -9,7 +9,7 @@ from reflexion.booking.models import Booking, Transition
 
 NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)  # Monday 09:00 MEZ
 SLOT = "2026-11-25T08:00:00Z"  # Wednesday 09:00 MEZ
-VALID = {"name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika.muster", "accept_terms": "y"}
+VALID = {"name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika.muster", "accept_terms": "y", "early_start": "y"}
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ def open_week(weekly_hours, frozen_now):
 def _post(base, n):
     data = urllib.parse.urlencode({
         "name": f"Client {n}", "email": f"client{n}@example.org", "call_handle": f"client.{n}",
-        "accept_terms": "y",
+        "accept_terms": "y", "early_start": "y",
     }).encode()
     request = urllib.request.Request(f"{base}/de/book/{SLOT}", data=data, method="POST")
     opener = urllib.request.build_opener(NoRedirect)
@@ -100,7 +100,8 @@ def _book_in_own_process(config, slot_iso, n, barrier):
         barrier.wait(30)
         try:
             operations.book_slot(parse_slot_key(slot_iso), name=f"Client {n}", email=f"p{n}@example.org",
-                                 call_handle=f"proc.{n}", lang="de", accepted_terms=True)
+                                 call_handle=f"proc.{n}", lang="de", accepted_terms=True,
+                                 early_start_requested=True)
             db.session.commit()
             return "booked"
         except operations.SlotTaken:

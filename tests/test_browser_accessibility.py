@@ -71,7 +71,7 @@ def test_every_public_page_has_no_axe_violation(live_server, browser, axe_source
         context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale)
         page = context.new_page()
         free = FREE if width == 1280 else "2026-11-27T08:00:00Z"  # the first is booked below
-        pages = ["", "video-calls", "how-it-works", "privacy", "terms", "contact", "book", "book?week=2026-11-30",
+        pages = ["", "video-calls", "how-it-works", "privacy", "terms", "imprint", "contact", "book", "book?week=2026-11-30",
                  f"book/{free}", "book/2026-11-28T08:00:00Z", "book/2026-11-30T08:00:00Z", f"booking/{ref}", f"booking/{ref}/lost-key"]
         for path in pages:
             _check(page, axe_source, f"{live_server}/{lang}/{path}", f"{lang}-{width}-{re.sub(r'[^a-z0-9]+', '_', path) or 'home'}", found)
@@ -86,6 +86,8 @@ def test_every_public_page_has_no_axe_violation(live_server, browser, axe_source
             page.fill("#email", "erika@example.org")
             page.fill("#call_handle", "erika.muster")
             page.check("#accept_terms")
+            if page.locator("#early_start").count():  # a session inside the withdrawal period
+                page.check("#early_start")
             page.click("button[type=submit]")
             page.wait_for_selector("[data-access-key]")
             created = page.url

@@ -38,6 +38,8 @@ def _fill(page):
     page.fill("#email", "erika@example.org")
     page.fill("#call_handle", "erika.muster")
     page.check("#accept_terms")
+    if page.locator("#early_start").count():  # a session inside the withdrawal period
+        page.check("#early_start")
 
 
 @pytest.mark.parametrize("lang, locale", [("de", "de-DE"), ("sv", "sv-SE")])

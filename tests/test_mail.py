@@ -56,7 +56,7 @@ def _book_through_the_site(client, lang="de"):
     html = client.get(f"/{lang}/book").get_data(as_text=True)
     href = re.findall(r'data-slot="[^"]+" href="([^"]+)"', html)[0]
     response = client.post(href, data={"name": "Erika Muster", "email": "erika@example.org",
-                                       "call_handle": "erika.muster", "accept_terms": "y"})
+                                       "call_handle": "erika.muster", "accept_terms": "y", "early_start": "y"})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     ref = re.search(r"data-booking-ref>([^<]+)<", page).group(1)

@@ -29,7 +29,7 @@ def test_swedish_length_messages_say_shorten_to_at_most(client):
 
 def test_terms_are_geschaeftsbedingungen_dated_by_month(client):
     html = client.get("/de/terms").get_data(as_text=True)
-    assert "Stand: November 2026" in html and "Fassung" not in html
+    assert "Stand: Dezember 2026" in html and "Fassung" not in html
     assert ">AGB</a>" in html  # the footer link
     assert "Geschäftsbedingungen für Videogespräche" in html
     assert " Bedingungen" not in html.replace("Geschäftsbedingungen", "")
@@ -37,7 +37,7 @@ def test_terms_are_geschaeftsbedingungen_dated_by_month(client):
 
 def test_swedish_terms_are_dated_by_month(client):
     sv = client.get("/sv/terms").get_data(as_text=True)
-    assert "november 2026" in sv and "Villkorens version" not in sv
+    assert "december 2026" in sv and "Villkorens version" not in sv
 
 
 def test_german_booking_page_speaks_of_german_time(client, make_booking):

@@ -39,12 +39,20 @@ def teams_config(app_config):
     return app_config
 
 
-@pytest.mark.parametrize("page", ["", "video-calls", "how-it-works", "terms", "privacy", "contact"])
+@pytest.mark.parametrize("page", ["", "video-calls", "how-it-works", "contact"])
 def test_pages_name_the_configured_call_platform(teams_config, client, page):
     """The platform name comes from settings, not from the template."""
     html = client.get(f"/de/{page}").get_data(as_text=True)
     assert "Teams Video" in html
     assert "Skype" not in html
+
+
+@pytest.mark.parametrize("page", ["terms", "privacy", "imprint"])
+def test_legal_pages_name_no_platform(teams_config, client, page):
+    """The legal texts speak of the platform the client booked, whichever it is."""
+    html = client.get(f"/de/{page}").get_data(as_text=True)
+    assert "gebuchten Videotelefonie-Plattform" in html or page == "imprint"
+    assert "Teams Video" not in html and "Skype" not in html
 
 
 @pytest.fixture

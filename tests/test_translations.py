@@ -108,6 +108,9 @@ def _every_email(db, make_booking):
     for (actor, paid), booking in cancelled.items():
         yield f"cancelled by {actor}{' after paying' if paid else ''}", messages.BOOKING_CANCELLED, booking
     yield "operator notice", messages.OPERATOR_NOTICE, None
+    yield "operator notice: new booking", messages.OPERATOR_NOTICE_BOOKED, received
+    yield "operator notice: paid", messages.OPERATOR_NOTICE_PAID, confirmed
+    yield "operator notice: cancelled", messages.OPERATOR_NOTICE_CANCELLED, cancelled[("client", False)]
 
 
 def _visible_text(html):
@@ -136,5 +139,5 @@ def test_every_email_reads_in_its_language_in_both_parts(app, db, make_booking, 
                     hit = next((f for f in fragments if f in line), None)
                     if hit:
                         leaks.append(f"{label} [{lang}, {part}]: {line.strip()[:100]}")
-    assert rendered_count == 2 * 10
+    assert rendered_count == 2 * 13
     assert not leaks, "English in translated e-mails:\n" + "\n".join(sorted(set(leaks)))

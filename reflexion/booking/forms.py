@@ -15,6 +15,9 @@ class BookingForm(FlaskForm):
         _l("I accept the terms of the video call"),
         validators=[DataRequired(_l("Please confirm that you accept the terms."))],
     )
+    #: Asked only when the session begins inside the 14-day withdrawal period (the view shows it
+    #: then; the domain refuses such a booking without it).
+    early_start = BooleanField(_l("Session within the withdrawal period"))
 
 
 class AccessKeyForm(FlaskForm):

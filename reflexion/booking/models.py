@@ -27,6 +27,9 @@ class Booking(db.Model):
     created_by: Mapped[str] = mapped_column(String(16), default="client")
     terms_version: Mapped[str | None] = mapped_column(String(32))
     terms_accepted_at = mapped_column(UTCDateTime)
+    #: When the client expressly asked for a session that begins inside the withdrawal period and
+    #: acknowledged that the right of withdrawal ends once it is performed (None: not asked / not needed)
+    early_start_requested_at = mapped_column(UTCDateTime)
     payment_deadline = mapped_column(UTCDateTime)
     #: When the clock alone changes this booking next (:func:`~reflexion.sessions.deadlines.next_deadline`),
     #: kept current on every write; the reconcile sweep's indexed query.

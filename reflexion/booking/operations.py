@@ -18,7 +18,7 @@ from reflexion.booking.models import Booking, Transition
 from reflexion.booking.states import LIVE_STATES, Actor, State
 from reflexion.extensions import db
 from reflexion.i18n import fee_cents, practice_zone
-from reflexion.sessions.deadlines import session_end
+from reflexion.sessions.deadlines import session_end, starts_within_withdrawal_period
 
 #: Advisory-lock key that serialises writers of the schedule on PostgreSQL.
 SCHEDULE_LOCK_KEY = 73402025
@@ -53,6 +53,10 @@ class SlotUnavailable(BookingError):
 
 class SlotTaken(BookingError):
     """Someone else holds the slot (or a booking overlaps it)."""
+
+
+class EarlyStartNotRequested(BookingError):
+    """The session would begin inside the withdrawal period, and the client did not ask for that."""
 
 
 @dataclass
@@ -105,16 +109,31 @@ def _unused_reference() -> str:
     raise RuntimeError("could not find a free booking reference")
 
 
+def needs_early_start_request(start: datetime, now: datetime | None = None) -> bool:
+    """Whether booking ``start`` now needs the client's express request to begin early.
+
+    A session inside the 14-day withdrawal period is held only on that request
+    (:func:`reflexion.sessions.deadlines.starts_within_withdrawal_period`).
+    """
+    return starts_within_withdrawal_period(start, now or clock.now())
+
+
 def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang: str,
-              accepted_terms: bool) -> NewBooking:
+              accepted_terms: bool, early_start_requested: bool = False) -> NewBooking:
     """Book a public slot for a client into ``awaiting_payment``.
 
     Raises :class:`SlotUnavailable` when the opening hours or notice rules do not offer
     ``start`` and :class:`SlotTaken` when another live booking holds or overlaps it — the
     latter also from the database's unique index when two requests race.
+    Raises :class:`EarlyStartNotRequested` when the session begins inside the withdrawal period
+    and ``early_start_requested`` is false; when it is true, the booking records when.
     """
     if not accepted_terms:
         raise BookingError("terms")
+    now = clock.now()
+    early_start = needs_early_start_request(start, now)
+    if early_start and not early_start_requested:
+        raise EarlyStartNotRequested("early_start")
     lock_schedule()
     now = clock.now()
     reason = slot_rules.unavailable_reason(start, now, practice_zone())
@@ -124,6 +143,8 @@ def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang:
         raise SlotTaken("taken")
     new = _create(start, name=name, email=email, call_handle=call_handle, lang=lang,
                   actor=Actor.CLIENT, terms_version=current_app.config["TERMS_VERSION"], now=now)
+    if early_start:
+        new.booking.early_start_requested_at = now
     signals.booking_created.send(new.booking)
     return new
 

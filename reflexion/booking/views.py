@@ -130,17 +130,23 @@ def book(slot):
     reason = slot_rules.unavailable_reason(start, now, zone)
     if reason is not None:
         return _unavailable(start, reason)
+    form_page = dict(form=form, start=start, end=slot_rules.session_end(start),
+                     early_start_needed=operations.needs_early_start_request(start, now))
     if request.method == "POST":
         if not form.validate():
-            return render_template("booking/form.html", form=form, start=start,
-                                   end=slot_rules.session_end(start)), 400
+            return render_template("booking/form.html", **form_page), 400
         try:
             new = operations.book_slot(
                 start, name=form.name.data, email=form.email.data,
                 call_handle=form.call_handle.data, lang=g.lang,
-                accepted_terms=form.accept_terms.data,
+                accepted_terms=form.accept_terms.data, early_start_requested=form.early_start.data,
             )
             db.session.commit()
+        except operations.EarlyStartNotRequested:
+            db.session.rollback()
+            form.early_start.errors.append(_("This session begins within the 14-day withdrawal period. "
+                                             "Please confirm that you want it to take place then."))
+            return render_template("booking/form.html", **dict(form_page, early_start_needed=True)), 400
         except operations.SlotTaken:
             db.session.rollback()
             return _unavailable(start, "taken")
@@ -151,8 +157,7 @@ def book(slot):
         return redirect(url_for(".created", ref=new.booking.ref), code=303)
     if slot_rules.overlapping_bookings(start, slot_rules.session_end(start)):
         return _unavailable(start, "taken")
-    response = current_app.make_response(
-        render_template("booking/form.html", form=form, start=start, end=slot_rules.session_end(start)))
+    response = current_app.make_response(render_template("booking/form.html", **form_page))
     # Back after booking must ask the server again, which recognises the client's own booking.
     response.headers["Cache-Control"] = "no-store"
     return response

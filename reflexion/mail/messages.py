@@ -28,7 +28,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, g, render_template, url_for
 from flask_babel import force_locale, gettext as _
 
-from reflexion import clock
+from reflexion import clock, notices
 from reflexion.booking.models import Booking
 from reflexion.booking.states import CONFIRMED_STATES, State
 from reflexion.calendar.invite import CANCEL, REQUEST, clean_text, invite_bytes
@@ -42,10 +42,24 @@ BOOKING_CONFIRMED = "booking_confirmed"
 REMINDER = "reminder"
 BOOKING_EXPIRED = "booking_expired"
 BOOKING_CANCELLED = "booking_cancelled"
-OPERATOR_NOTICE = "operator_notice"
+OPERATOR_NOTICE = "operator_notice"  # a contact message is waiting
+OPERATOR_NOTICE_BOOKED = "operator_notice_booked"
+OPERATOR_NOTICE_PAID = "operator_notice_paid"
+OPERATOR_NOTICE_CANCELLED = "operator_notice_cancelled"
 ACCESS_KEY_LINK = "access_key_link"  # a link to a new access key, never the key itself
 KINDS = (BOOKING_RECEIVED, BOOKING_CONFIRMED, REMINDER, BOOKING_EXPIRED, BOOKING_CANCELLED, OPERATOR_NOTICE,
-         ACCESS_KEY_LINK)
+         OPERATOR_NOTICE_BOOKED, OPERATOR_NOTICE_PAID, OPERATOR_NOTICE_CANCELLED, ACCESS_KEY_LINK)
+
+#: The operator's content-free notices (:mod:`reflexion.notices`), one e-mail kind per event;
+#: all share the ``operator_notice`` templates.
+NOTICE_KINDS = {
+    notices.NEW_MESSAGE: OPERATOR_NOTICE,
+    notices.NEW_BOOKING: OPERATOR_NOTICE_BOOKED,
+    notices.PAYMENT_CONFIRMED: OPERATOR_NOTICE_PAID,
+    notices.CLIENT_CANCELLED: OPERATOR_NOTICE_CANCELLED,
+}
+NOTICE_EVENTS = {kind: event for event, kind in NOTICE_KINDS.items()}
+OPERATOR_NOTICE_KINDS = frozenset(NOTICE_KINDS.values())
 
 #: The invite method each kind carries, if any.
 INVITE_METHOD = {BOOKING_CONFIRMED: REQUEST, BOOKING_CANCELLED: CANCEL}
@@ -93,6 +107,10 @@ def still_needed(kind: str, booking, now) -> None:
     """Raise :class:`NotNeeded` unless an e-mail of ``kind`` still makes sense for ``booking``."""
     if kind == OPERATOR_NOTICE:
         return
+    if kind in OPERATOR_NOTICE_KINDS:
+        if booking is None:
+            raise NotNeeded("the booking is gone")
+        return  # a notice reports what happened, whatever the booking did since
     if booking is None or booking.anonymised_at is not None:
         raise NotNeeded("the booking is gone")
     state = State(booking.state)
@@ -117,9 +135,16 @@ def _cancelled_by(booking) -> str | None:
     return None
 
 
-def _subject(kind: str, booking, lang: str) -> str:
-    if kind == OPERATOR_NOTICE:
-        return _("A new message is waiting in the operator panel")
+def _notice(kind: str, booking, event_at) -> tuple[str, str]:
+    """Title and body of an operator notice: reference and times only."""
+    return notices.notice_text(NOTICE_EVENTS[kind], at=event_at or clock.now(),
+                               ref=booking.ref if booking is not None else None,
+                               start=booking.start_at if booking is not None else None)
+
+
+def _subject(kind: str, booking, lang: str, event_at=None) -> str:
+    if kind in OPERATOR_NOTICE_KINDS:
+        return _notice(kind, booking, event_at)[0]
     start = format_instant(booking.start_at, "short", lang)
     return {
         BOOKING_RECEIVED: lambda: _("Booking %(ref)s received: please pay by %(deadline)s",
@@ -132,7 +157,7 @@ def _subject(kind: str, booking, lang: str) -> str:
     }[kind]()
 
 
-def _context(kind: str, booking, lang: str) -> dict:
+def _context(kind: str, booking, lang: str, event_at=None) -> dict:
     config = current_app.config
     context = {
         "kind": kind,
@@ -148,8 +173,9 @@ def _context(kind: str, booking, lang: str) -> dict:
         "session_minutes": int(config["SESSION_MINUTES"]),
         "no_answer_minutes": int(config["NO_ANSWER_MINUTES"]),
     }
-    if kind == OPERATOR_NOTICE:
+    if kind in OPERATOR_NOTICE_KINDS:
         context["operator_url"] = url_for("operator.dashboard", _external=True)
+        context["notice"] = _notice(kind, booking, event_at)[1]
         return context
     context.update(
         booking=booking,
@@ -180,14 +206,18 @@ def _context(kind: str, booking, lang: str) -> dict:
     return context
 
 
-def render(kind: str, booking, lang: str, now=None) -> dict:
-    """Subject, text, html and (for invites) the calendar bytes and method, in ``lang``."""
+def render(kind: str, booking, lang: str, now=None, event_at=None) -> dict:
+    """Subject, text, html and (for invites) the calendar bytes and method, in ``lang``.
+
+    ``event_at``: when what an operator notice reports happened (the row's creation).
+    """
+    template = OPERATOR_NOTICE if kind in OPERATOR_NOTICE_KINDS else kind
     with mail_context(lang):
-        context = _context(kind, booking, lang)
+        context = _context(kind, booking, lang, event_at)
         rendered = {
-            "subject": clean_text(_subject(kind, booking, lang), 250),
-            "text": render_template(f"emails/{kind}.txt", **context),
-            "html": render_template(f"emails/{kind}.html", **context),
+            "subject": clean_text(_subject(kind, booking, lang, event_at), 250),
+            "text": render_template(f"emails/{template}.txt", **context),
+            "html": render_template(f"emails/{template}.html", **context),
             "method": INVITE_METHOD.get(kind),
             "calendar": None,
         }
@@ -238,7 +268,7 @@ def build(email) -> EmailMessage:
     now = clock.now()
     still_needed(email.kind, booking, now)
     recipient = checked_recipient(email.recipient)
-    rendered = render(email.kind, booking, email.lang, now=now)
+    rendered = render(email.kind, booking, email.lang, now=now, event_at=email.created_at)
     return compose(subject=rendered["subject"], recipient=recipient, text=rendered["text"],
                    html=rendered["html"], lang=email.lang, calendar=rendered["calendar"],
                    method=rendered["method"], message_key=f"email{email.id}")

@@ -5,12 +5,13 @@ inside the transaction that made the change: each e-mail becomes an ``OutgoingEm
 once and its send job is enqueued after the commit, so a rollback sends nothing and a failed
 send never touches the booking or the web request.
 """
+import logging
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
-from reflexion import clock, signals
+from reflexion import clock, notices, signals
 from reflexion.booking.states import FINAL_STATES, State
 from reflexion.effects import after_commit
 from reflexion.extensions import db
@@ -18,6 +19,9 @@ from reflexion.mail import messages, tasks
 from reflexion.mail.models import OutgoingEmail
 from reflexion.mail.tasks import queue_email
 from reflexion.sessions.deadlines import needs_reminder, reminder_time
+from reflexion.settings import setting
+
+log = logging.getLogger(__name__)
 
 #: The e-mail the client gets when their booking enters a state.
 STATE_EMAILS = {
@@ -30,8 +34,9 @@ OPERATOR_NOTICE_MINUTES = 10
 
 
 def booking_created(booking, **_):
-    """Queue the 'booking received' e-mail (with payment instructions)."""
+    """Queue the 'booking received' e-mail (with payment instructions), and the operator's notice."""
     queue_email(messages.BOOKING_RECEIVED, booking=booking)
+    queue_operator_notice(notices.event_for_new_booking(booking), booking)
 
 
 def state_changed(booking, entry):
@@ -45,6 +50,7 @@ def state_changed(booking, entry):
     kind = STATE_EMAILS.get(to)
     if kind:
         queue_email(kind, booking=booking)
+    queue_operator_notice(notices.event_for_state_change(booking, entry), booking)
     if to == State.CONFIRMED and needs_reminder(booking, clock.now()):
         when = reminder_time(booking)
         if when > clock.now():
@@ -53,21 +59,47 @@ def state_changed(booking, entry):
         after_commit(tasks.cancel_reminder, booking.id)
 
 
-def message_received(message, **_):
-    """Tell the operator that a contact message is waiting: no name, no content, no address.
+#: ``MAIL_OPERATOR_NOTICE`` values that switch the e-mail notices off.
+NOTICES_OFF = frozenset({"off", "none", "no", "0", "-"})
 
-    Only when ``MAIL_OPERATOR_NOTICE`` is set, and at most once per
-    :data:`OPERATOR_NOTICE_MINUTES` so a burst of messages makes one notice.
+
+def operator_notice_address() -> str | None:
+    """Where the operator's notices go: ``MAIL_OPERATOR_NOTICE``, else the contact e-mail; "off": nowhere."""
+    address = (setting("MAIL_OPERATOR_NOTICE") or "").strip()
+    if address.lower() in NOTICES_OFF:
+        return None
+    return address or (setting("CONTACT_EMAIL") or "").strip() or None
+
+
+def queue_operator_notice(event: str | None, booking=None):
+    """Queue the content-free notice e-mail for ``event`` (:mod:`reflexion.notices`), if any.
+
+    A booking's notice goes once per event; message notices at most once per
+    :data:`OPERATOR_NOTICE_MINUTES`, so a burst of messages makes one notice. Written in a
+    savepoint: whatever goes wrong with a notice, the client's booking or message is saved.
     """
-    address = current_app.config.get("MAIL_OPERATOR_NOTICE")
+    address = operator_notice_address() if event else None
     if not address:
         return None
-    since = clock.now() - timedelta(minutes=OPERATOR_NOTICE_MINUTES)
-    recent = db.session.scalar(select(OutgoingEmail.id).where(
-        OutgoingEmail.kind == messages.OPERATOR_NOTICE, OutgoingEmail.created_at >= since).limit(1))
-    if recent:
+    kind = messages.NOTICE_KINDS[event]
+    try:
+        with db.session.begin_nested():
+            if booking is None:
+                since = clock.now() - timedelta(minutes=OPERATOR_NOTICE_MINUTES)
+                recent = db.session.scalar(select(OutgoingEmail.id).where(
+                    OutgoingEmail.kind == kind, OutgoingEmail.created_at >= since).limit(1))
+                if recent:
+                    return None
+            return queue_email(kind, booking=booking, recipient=address, lang=notices.NOTICE_LANG)
+    except Exception:
+        log.exception("mail: operator notice %s for booking %s not queued", event,
+                      booking.id if booking is not None else "-")
         return None
-    return queue_email(messages.OPERATOR_NOTICE, recipient=address, lang="de")
+
+
+def message_received(message, **_):
+    """Tell the operator that a contact message is waiting: no name, no content, no address."""
+    return queue_operator_notice(notices.NEW_MESSAGE)
 
 
 #: At most one access-key renewal e-mail per booking per this many minutes.

@@ -4,7 +4,9 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from reflexion.extensions import db, limiter
 from reflexion.pages.forms import ContactForm
+from reflexion.pages.legal import connected_payment_provider, own_text
 from reflexion.pages.operations import receive_message
+from reflexion.settings import setting
 
 bp = Blueprint("pages", __name__, url_prefix="/<lang>")
 
@@ -28,6 +30,13 @@ def practice_rules():
         "payment_cutoff_hours": _number(config["PAYMENT_CUTOFF_HOURS"]),
         "min_notice_hours": _number(config["MIN_NOTICE_HOURS"]),
         "terms_version": config["TERMS_VERSION"],
+        # The change and refund policy the terms state (the bookings-change work enforces it)
+        "change_cutoff_hours": _number(setting("CHANGE_CUTOFF_HOURS")),
+        "max_reschedules": int(setting("MAX_RESCHEDULES")),
+        "refund_before_cutoff": int(setting("REFUND_PERCENT_BEFORE_CUTOFF")),
+        "refund_after_cutoff": int(setting("REFUND_PERCENT_AFTER_CUTOFF")),
+        "retention_days": int(setting("RETENTION_DAYS")),
+        "message_retention_days": int(setting("MESSAGE_RETENTION_DAYS")),
     }
 
 
@@ -46,14 +55,23 @@ def how_it_works():
     return render_template("pages/how_it_works.html")
 
 
+@bp.route("/imprint")
+def imprint():
+    """The legal notice (Impressum, §5 DDG), from the settings or the operator's own text."""
+    return render_template("pages/imprint.html", own_text=own_text("IMPRINT", g.lang))
+
+
 @bp.route("/privacy")
 def privacy():
-    return render_template("pages/privacy.html")
+    """The privacy notice (Art. 13 GDPR) with the real retention periods."""
+    return render_template("pages/privacy.html", own_text=own_text("PRIVACY", g.lang),
+                           payment_provider=connected_payment_provider())
 
 
 @bp.route("/terms")
 def terms():
-    return render_template("pages/terms.html")
+    """The terms: session rules, cancellation and refunds, the right of withdrawal."""
+    return render_template("pages/terms.html", own_text=own_text("TERMS", g.lang))
 
 
 @bp.route("/contact", methods=["GET", "POST"])

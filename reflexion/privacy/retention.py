@@ -13,6 +13,7 @@ from reflexion import clock
 from reflexion.booking.models import Booking
 from reflexion.booking.states import FINAL_STATES, LIVE_STATES
 from reflexion.extensions import db
+from reflexion.mail.messages import OPERATOR_NOTICE_KINDS
 from reflexion.mail.models import OutgoingEmail
 from reflexion.pages.models import ContactMessage
 
@@ -44,8 +45,9 @@ def anonymise_booking(booking, now):
     booking.anonymised_at = now
     for entry in booking.transitions:
         entry.note = None
-    for email in db.session.scalars(select(OutgoingEmail).where(OutgoingEmail.booking_id == booking.id)):
-        email.recipient = booking.email
+    for email in db.session.scalars(select(OutgoingEmail).where(
+            OutgoingEmail.booking_id == booking.id, OutgoingEmail.kind.not_in(OPERATOR_NOTICE_KINDS))):
+        email.recipient = booking.email  # the operator's own notices keep their address
 
 
 def anonymise_message(message, now):
@@ -91,6 +93,8 @@ def export_client(email: str) -> dict:
                 "name": b.name, "email": b.email, "call_handle": b.call_handle, "lang": b.lang,
                 "created_at": b.created_at.isoformat(), "terms_version": b.terms_version,
                 "terms_accepted_at": b.terms_accepted_at.isoformat() if b.terms_accepted_at else None,
+                "early_start_requested_at": (b.early_start_requested_at.isoformat()
+                                             if b.early_start_requested_at else None),
                 "fee": {"amount_cents": b.fee_cents, "currency": b.currency},
                 "payments": [{"amount_cents": p.amount_cents, "currency": p.currency, "method": p.method,
                               "paid_at": p.paid_at.isoformat()} for p in b.payments],

@@ -15,12 +15,13 @@ Durations come from settings and accept fractions of minutes, so tests can run a
 session in seconds.
 """
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 
 from flask import current_app
 
 from reflexion.booking.states import State
+from reflexion.i18n import practice_zone
 
 
 def session_length() -> timedelta:
@@ -56,6 +57,32 @@ def no_answer_deadline(booking) -> datetime:
 def hard_end(booking) -> datetime:
     """The call ends 45 minutes after the booked start, however late it began."""
     return booking.end_at
+
+
+#: The statutory withdrawal period of a service booked online, in days from the day of booking
+#: (§355(2) BGB; distansavtalslagen 2 kap. 12 §). The law's figure, not a setting.
+WITHDRAWAL_DAYS = 14
+
+
+def withdrawal_period_end(booked_at: datetime) -> datetime:
+    """The instant the withdrawal period ends: the end of the 14th day after the booking day.
+
+    Counted in practice time: the booking day itself does not count (§187(1) BGB), so a booking
+    on 1 December may be withdrawn until 15 December, 24:00.
+    """
+    zone = practice_zone()
+    last_day = booked_at.astimezone(zone).date() + timedelta(days=WITHDRAWAL_DAYS)
+    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+
+
+def starts_within_withdrawal_period(start: datetime, booked_at: datetime) -> bool:
+    """True when a session booked at ``booked_at`` would begin before its withdrawal period ends.
+
+    Such a session is held only on the client's express request, with their acknowledgement
+    that the right of withdrawal ends once the session has been fully performed (§356(4) BGB,
+    distansavtalslagen 2 kap. 11 § 1): the booking form asks for it, the booking stores when.
+    """
+    return start < withdrawal_period_end(booked_at)
 
 
 @dataclass(frozen=True)

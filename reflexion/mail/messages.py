@@ -14,6 +14,11 @@ Structure (what mail clients expect for invites)::
         text/html; charset=utf-8
         text/calendar; charset="UTF-8"; method=REQUEST|CANCEL     (invites only)
       application/ics; name="invite.ics"                            (invites only)
+      application/pdf; name="…pdf"                                  (the receipt, with the confirmation)
+
+An e-mail with a picture (the payment QR code in "booking received") carries it inline, so
+the HTML part becomes ``multipart/related`` (``text/html`` + ``image/png`` with a
+``Content-ID`` the HTML names as ``cid:…``); the text part does without it.
 
 Headers are set through :mod:`email.headerregistry` (``EmailMessage`` with the default
 policy), which refuses CR/LF in any header; the recipient is validated before that and no
@@ -36,6 +41,9 @@ from reflexion.extensions import db
 from reflexion.i18n import format_instant, format_money
 from reflexion.sessions.deadlines import needs_reminder
 from reflexion.booking.access import new_key_token
+from reflexion.booking.payment_qr import payment_qr
+from reflexion.receipts import documents as receipts
+from reflexion.settings import setting
 
 BOOKING_RECEIVED = "booking_received"
 BOOKING_CONFIRMED = "booking_confirmed"
@@ -166,7 +174,8 @@ def _context(kind: str, booking, lang: str) -> dict:
             booked_by_operator=booking.created_by == "operator",
             lost_key_url=url_for("booking.lost_key", ref=booking.ref, lang=lang, _external=True),
             amount=format_money(booking.fee_cents, booking.currency, lang),
-            bank_holder=config["BANK_ACCOUNT_HOLDER"], bank_iban=config["BANK_IBAN"], bank_bic=config["BANK_BIC"],
+            bank_holder=setting("BANK_ACCOUNT_HOLDER"), bank_iban=setting("BANK_IBAN"),
+            bank_bic=setting("BANK_BIC"),
         )
     if kind == ACCESS_KEY_LINK:
 
@@ -184,24 +193,46 @@ def render(kind: str, booking, lang: str, now=None) -> dict:
     """Subject, text, html and (for invites) the calendar bytes and method, in ``lang``."""
     with mail_context(lang):
         context = _context(kind, booking, lang)
+        related, attachments = [], []
+        if kind == BOOKING_RECEIVED and context.get("awaiting_payment"):
+            qr = payment_qr(booking)
+            if qr is not None:
+                cid = make_msgid(idstring="payment-qr", domain=_sender_domain())[1:-1]
+                context["payment_qr_cid"] = cid
+                related.append({"cid": cid, "data": qr.png, "subtype": "png", "filename": "girocode.png"})
+        if kind == BOOKING_CONFIRMED:
+            receipt = receipts.receipt_for(booking)
+            if receipt is not None:
+                attachments.append({"data": receipts.pdf_bytes(receipt), "maintype": "application",
+                                    "subtype": "pdf", "filename": receipts.filename(receipt)})
         rendered = {
             "subject": clean_text(_subject(kind, booking, lang), 250),
             "text": render_template(f"emails/{kind}.txt", **context),
             "html": render_template(f"emails/{kind}.html", **context),
             "method": INVITE_METHOD.get(kind),
             "calendar": None,
+            "related": related,
+            "attachments": attachments,
         }
         if rendered["method"]:
             rendered["calendar"] = invite_bytes(booking, rendered["method"], lang=lang, now=now)
     return rendered
 
 
+def _sender_domain() -> str:
+    return parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "localhost"
+
+
 def compose(*, subject: str, recipient: str, text: str, html: str, lang: str, calendar: bytes | None = None,
-            method: str | None = None, message_key: str | None = None) -> EmailMessage:
-    """Assemble the MIME message; ``recipient`` must have passed :func:`checked_recipient`."""
+            method: str | None = None, message_key: str | None = None, related=(), attachments=()) -> EmailMessage:
+    """Assemble the MIME message; ``recipient`` must have passed :func:`checked_recipient`.
+
+    ``related``: inline images of the HTML part (dicts with ``cid``, ``data``, ``subtype``,
+    ``filename``); ``attachments``: files (``data``, ``maintype``, ``subtype``, ``filename``).
+    """
     config = current_app.config
     sender = config["MAIL_DEFAULT_SENDER"]
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    domain = _sender_domain()
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
@@ -212,6 +243,11 @@ def compose(*, subject: str, recipient: str, text: str, html: str, lang: str, ca
     message["X-Auto-Response-Suppress"] = "All"
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
+    if related:
+        html_part = message.get_payload()[-1]
+        for image in related:  # turns the HTML part into multipart/related
+            html_part.add_related(image["data"], maintype="image", subtype=image["subtype"],
+                                  cid=f"<{image['cid']}>", filename=image["filename"], disposition="inline")
     if calendar is not None:
         method = (method or REQUEST).upper()
         message.add_alternative(calendar, maintype="text", subtype="calendar", cte="base64")
@@ -220,6 +256,9 @@ def compose(*, subject: str, recipient: str, text: str, html: str, lang: str, ca
         part.replace_header("Content-Type", f'text/calendar; charset="UTF-8"; method={method}')
         message.add_attachment(calendar, maintype="application", subtype="ics", filename="invite.ics",
                                params={"name": "invite.ics"})
+    for attachment in attachments:
+        message.add_attachment(attachment["data"], maintype=attachment["maintype"], subtype=attachment["subtype"],
+                               filename=attachment["filename"])
     for part in message.walk():
         if part is not message and "MIME-Version" in part:
             del part["MIME-Version"]
@@ -241,4 +280,5 @@ def build(email) -> EmailMessage:
     rendered = render(email.kind, booking, email.lang, now=now)
     return compose(subject=rendered["subject"], recipient=recipient, text=rendered["text"],
                    html=rendered["html"], lang=email.lang, calendar=rendered["calendar"],
-                   method=rendered["method"], message_key=f"email{email.id}")
+                   method=rendered["method"], message_key=f"email{email.id}", related=rendered["related"],
+                   attachments=rendered["attachments"])

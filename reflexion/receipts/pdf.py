@@ -24,7 +24,7 @@ MUTED = (90, 90, 90)
 
 def _service_line(document: Receipt, lang: str) -> str:
     return _("Video conversation, %(minutes)s minutes, on %(when)s", minutes=document.service_minutes,
-             when=format_instant(document.service_start, "full", lang))
+             when=format_instant(document.service_start, "full", lang, nbsp=True))  # time and zone stay together
 
 
 def _vat_note(document: Receipt) -> str:

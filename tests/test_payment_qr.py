@@ -145,7 +145,7 @@ def test_the_received_email_carries_the_code_inline(app, db, make_booking, froze
     related = list(alternative.iter_parts())[1]
     html_part, image = list(related.iter_parts())
     assert html_part.get_content_type() == "text/html" and image.get_content_type() == "image/png"
-    cid = image["Content-ID"].strip("<>")
+    cid = str(image["Content-ID"]).strip().strip("<>")
     html = html_part.get_content()
     assert f'src="cid:{cid}"' in html
     alt = html_module.unescape(re.search(r'<img[^>]*alt="([^"]+)"', html).group(1))

@@ -24,6 +24,7 @@ Headers are set through :mod:`email.headerregistry` (``EmailMessage`` with the d
 policy), which refuses CR/LF in any header; the recipient is validated before that and no
 client-typed text is put into a header at all.
 """
+import secrets
 from contextlib import contextmanager
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -197,7 +198,8 @@ def render(kind: str, booking, lang: str, now=None) -> dict:
         if kind == BOOKING_RECEIVED and context.get("awaiting_payment"):
             qr = payment_qr(booking)
             if qr is not None:
-                cid = make_msgid(idstring="payment-qr", domain=_sender_domain())[1:-1]
+                # Short, so the Content-ID header is never folded (some clients mishandle that).
+                cid = f"qr-{booking.ref}.{secrets.token_hex(4)}@{_sender_domain()}"
                 context["payment_qr_cid"] = cid
                 related.append({"cid": cid, "data": qr.png, "subtype": "png", "filename": "girocode.png"})
         if kind == BOOKING_CONFIRMED:

@@ -102,10 +102,12 @@ def _connect_effects():
     from reflexion.jobs import timers
     from reflexion.mail import notify
     from reflexion.notices import push
+    from reflexion.receipts import documents as receipts
 
     timers.connect_signals()
     notify.connect_signals()
     push.connect_signals()
+    receipts.connect_signals()  # the receipt is issued in the transaction that confirms the payment
 
 
 def _default_redis_url(app) -> str:
@@ -160,6 +162,7 @@ def _register_blueprints(app):
     from reflexion.operator.views import bp as operator_bp
     from reflexion.pages.views import bp as pages_bp
     from reflexion.privacy.views import bp as privacy_bp
+    from reflexion.receipts.views import bp as receipts_bp
     from reflexion.sessions.views import bp as sessions_bp
 
     app.register_blueprint(pages_bp)
@@ -169,10 +172,13 @@ def _register_blueprints(app):
     app.register_blueprint(calendar_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(receipts_bp)
 
 
 def _register_template_helpers(app):
     # inside: this package is every module's parent; a top-level import would load the app for any import
+    from reflexion.booking.payment_qr import payment_qr
+    from reflexion.receipts.documents import credit_note_for, receipt_for
     from reflexion.booking.states import CONFIRMED_STATES, Actor, State, can_transition
     from reflexion.clock.status import for_display as clock_status, format_ms
     from reflexion.i18n import (
@@ -188,6 +194,9 @@ def _register_template_helpers(app):
     app.jinja_env.globals["switch_language_url"] = switch_language_url
     app.jinja_env.globals["setting"] = setting  # the practice's settings (reflexion/settings)
     app.jinja_env.globals["clock_status"] = clock_status  # footer note, dashboard widget
+    app.jinja_env.globals["payment_qr"] = payment_qr  # the EPC QR code in the payment instructions
+    app.jinja_env.globals["receipt_for"] = receipt_for  # the booking page's receipt and credit note links
+    app.jinja_env.globals["credit_note_for"] = credit_note_for
     app.jinja_env.filters["ms"] = format_ms
     # Templates ask the lifecycle instead of listing states: {% if can_transition(booking, "cancelled") %}
     app.jinja_env.globals["can_transition"] = lambda booking, to, actor=Actor.OPERATOR: can_transition(

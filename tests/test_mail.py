@@ -43,11 +43,17 @@ def _text(message, subtype="plain"):
 
 
 def _all_text(message):
-    """Every decoded leaf part, for 'never contains' checks."""
+    """Every decoded leaf part, for 'never contains' checks (a QR code as what it encodes, a PDF as its text)."""
+    from qr_helpers import decode_qr, pdf_text
+
     chunks = []
     for part in message.walk():
         if not part.is_multipart():
             content = part.get_content()
+            if part.get_content_type() == "image/png":
+                content = decode_qr(content)
+            elif part.get_content_type() == "application/pdf":
+                content = pdf_text(content)
             chunks.append(content.decode() if isinstance(content, bytes) else content)
     return "\n".join(chunks) + "\n" + "\n".join(f"{k}: {v}" for k, v in message.items())
 
@@ -93,7 +99,8 @@ def test_booking_sends_received_email_with_payment_instructions_in_client_langua
 
 def test_confirmation_email_carries_the_invite_and_never_the_confirmation_data(app, db, jobs, make_booking,
                                                                              frozen_now):
-    """mixed -> alternative(plain, html, text/calendar; method=REQUEST) + .ics attachment; no digits."""
+    """mixed -> alternative(plain, html, text/calendar; method=REQUEST) + .ics attachment + the PDF receipt;
+    no digits anywhere (the receipt's text included)."""
     frozen_now(MONDAY_MORNING)
     booking = make_booking(TUESDAY_NINE)
     confirm_payment(booking)
@@ -102,7 +109,8 @@ def test_confirmation_email_carries_the_invite_and_never_the_confirmation_data(a
     run_worker(app)
     (message,) = outbox_messages(app)
     assert message.get_content_type() == "multipart/mixed"
-    alternative, attachment = message.get_payload()
+    alternative, attachment, receipt = message.get_payload()
+    assert receipt.get_content_type() == "application/pdf" and receipt.get_filename() == "Quittung-B-000001.pdf"
     assert alternative.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in alternative.get_payload()] == ["text/plain", "text/html", "text/calendar"]
     calendar_part = alternative.get_payload()[2]

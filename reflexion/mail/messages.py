@@ -14,11 +14,17 @@ Structure (what mail clients expect for invites)::
         text/html; charset=utf-8
         text/calendar; charset="UTF-8"; method=REQUEST|CANCEL     (invites only)
       application/ics; name="invite.ics"                            (invites only)
+      application/pdf; name="…pdf"                                  (the receipt, with the confirmation)
+
+An e-mail with a picture (the payment QR code in "booking received") carries it inline, so
+the HTML part becomes ``multipart/related`` (``text/html`` + ``image/png`` with a
+``Content-ID`` the HTML names as ``cid:…``); the text part does without it.
 
 Headers are set through :mod:`email.headerregistry` (``EmailMessage`` with the default
 policy), which refuses CR/LF in any header; the recipient is validated before that and no
 client-typed text is put into a header at all.
 """
+import secrets
 from contextlib import contextmanager
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -36,6 +42,9 @@ from reflexion.extensions import db
 from reflexion.i18n import format_instant, format_money
 from reflexion.sessions.deadlines import needs_reminder
 from reflexion.booking.access import new_key_token
+from reflexion.booking.payment_qr import payment_qr
+from reflexion.receipts import documents as receipts
+from reflexion.settings import setting
 
 BOOKING_RECEIVED = "booking_received"
 BOOKING_CONFIRMED = "booking_confirmed"
@@ -192,7 +201,8 @@ def _context(kind: str, booking, lang: str, event_at=None) -> dict:
             booked_by_operator=booking.created_by == "operator",
             lost_key_url=url_for("booking.lost_key", ref=booking.ref, lang=lang, _external=True),
             amount=format_money(booking.fee_cents, booking.currency, lang),
-            bank_holder=config["BANK_ACCOUNT_HOLDER"], bank_iban=config["BANK_IBAN"], bank_bic=config["BANK_BIC"],
+            bank_holder=setting("BANK_ACCOUNT_HOLDER"), bank_iban=setting("BANK_IBAN"),
+            bank_bic=setting("BANK_BIC"),
         )
     if kind == ACCESS_KEY_LINK:
 
@@ -214,24 +224,47 @@ def render(kind: str, booking, lang: str, now=None, event_at=None) -> dict:
     template = OPERATOR_NOTICE if kind in OPERATOR_NOTICE_KINDS else kind
     with mail_context(lang):
         context = _context(kind, booking, lang, event_at)
+        related, attachments = [], []
+        if kind == BOOKING_RECEIVED and context.get("awaiting_payment"):
+            qr = payment_qr(booking)
+            if qr is not None:
+                # Short, so the Content-ID header is never folded (some clients mishandle that).
+                cid = f"qr-{booking.ref}.{secrets.token_hex(4)}@{_sender_domain()}"
+                context["payment_qr_cid"] = cid
+                related.append({"cid": cid, "data": qr.png, "subtype": "png", "filename": "girocode.png"})
+        if kind == BOOKING_CONFIRMED:
+            receipt = receipts.receipt_for(booking)
+            if receipt is not None:
+                attachments.append({"data": receipts.pdf_bytes(receipt), "maintype": "application",
+                                    "subtype": "pdf", "filename": receipts.filename(receipt)})
         rendered = {
             "subject": clean_text(_subject(kind, booking, lang, event_at), 250),
             "text": render_template(f"emails/{template}.txt", **context),
             "html": render_template(f"emails/{template}.html", **context),
             "method": INVITE_METHOD.get(kind),
             "calendar": None,
+            "related": related,
+            "attachments": attachments,
         }
         if rendered["method"]:
             rendered["calendar"] = invite_bytes(booking, rendered["method"], lang=lang, now=now)
     return rendered
 
 
+def _sender_domain() -> str:
+    return parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "localhost"
+
+
 def compose(*, subject: str, recipient: str, text: str, html: str, lang: str, calendar: bytes | None = None,
-            method: str | None = None, message_key: str | None = None) -> EmailMessage:
-    """Assemble the MIME message; ``recipient`` must have passed :func:`checked_recipient`."""
+            method: str | None = None, message_key: str | None = None, related=(), attachments=()) -> EmailMessage:
+    """Assemble the MIME message; ``recipient`` must have passed :func:`checked_recipient`.
+
+    ``related``: inline images of the HTML part (dicts with ``cid``, ``data``, ``subtype``,
+    ``filename``); ``attachments``: files (``data``, ``maintype``, ``subtype``, ``filename``).
+    """
     config = current_app.config
     sender = config["MAIL_DEFAULT_SENDER"]
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    domain = _sender_domain()
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
@@ -242,6 +275,11 @@ def compose(*, subject: str, recipient: str, text: str, html: str, lang: str, ca
     message["X-Auto-Response-Suppress"] = "All"
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
+    if related:
+        html_part = message.get_payload()[-1]
+        for image in related:  # turns the HTML part into multipart/related
+            html_part.add_related(image["data"], maintype="image", subtype=image["subtype"],
+                                  cid=f"<{image['cid']}>", filename=image["filename"], disposition="inline")
     if calendar is not None:
         method = (method or REQUEST).upper()
         message.add_alternative(calendar, maintype="text", subtype="calendar", cte="base64")
@@ -250,6 +288,9 @@ def compose(*, subject: str, recipient: str, text: str, html: str, lang: str, ca
         part.replace_header("Content-Type", f'text/calendar; charset="UTF-8"; method={method}')
         message.add_attachment(calendar, maintype="application", subtype="ics", filename="invite.ics",
                                params={"name": "invite.ics"})
+    for attachment in attachments:
+        message.add_attachment(attachment["data"], maintype=attachment["maintype"], subtype=attachment["subtype"],
+                               filename=attachment["filename"])
     for part in message.walk():
         if part is not message and "MIME-Version" in part:
             del part["MIME-Version"]
@@ -271,4 +312,5 @@ def build(email) -> EmailMessage:
     rendered = render(email.kind, booking, email.lang, now=now, event_at=email.created_at)
     return compose(subject=rendered["subject"], recipient=recipient, text=rendered["text"],
                    html=rendered["html"], lang=email.lang, calendar=rendered["calendar"],
-                   method=rendered["method"], message_key=f"email{email.id}")
+                   method=rendered["method"], message_key=f"email{email.id}", related=rendered["related"],
+                   attachments=rendered["attachments"])

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 from flask import current_app, g, request
+from reflexion.settings import setting
 
 LANGUAGES = ("de", "sv")
 DEFAULT_LANGUAGE = "de"
@@ -97,7 +98,7 @@ def format_money(cents: int, currency: str, lang: str | None = None) -> str:
 
 def fee_cents() -> int:
     """The session fee from settings, in cents."""
-    return int((Decimal(current_app.config["FEE_AMOUNT"]) * 100).to_integral_value())
+    return int((Decimal(setting("FEE_AMOUNT")) * 100).to_integral_value())
 
 
 def format_day(day, pattern: str = "long", lang: str | None = None) -> str:

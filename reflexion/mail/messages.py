@@ -36,6 +36,8 @@ from reflexion.extensions import db
 from reflexion.i18n import format_instant, format_money
 from reflexion.sessions.deadlines import needs_reminder
 from reflexion.booking.access import new_key_token
+from reflexion.sessions.deadlines import no_answer_window, session_length
+from reflexion.settings import setting
 
 BOOKING_RECEIVED = "booking_received"
 BOOKING_CONFIRMED = "booking_confirmed"
@@ -137,16 +139,17 @@ def _context(kind: str, booking, lang: str) -> dict:
     context = {
         "kind": kind,
         "lang": lang,
-        "brand": config["BRAND"],
+        "brand": setting("BRAND"),
         "platform": config["CALL_PLATFORM"],
         "operator_handle": config["OPERATOR_HANDLE"],
-        "contact_email": config["CONTACT_EMAIL"],
-        "contact_phone": config["CONTACT_PHONE"],
+        "contact_email": setting("CONTACT_EMAIL"),
+        "contact_phone": setting("CONTACT_PHONE"),
         "contact_url": url_for("pages.contact", lang=lang, _external=True),
         "privacy_url": url_for("pages.privacy", lang=lang, _external=True),
         "book_url": url_for("booking.calendar", lang=lang, _external=True),
-        "session_minutes": int(config["SESSION_MINUTES"]),
-        "no_answer_minutes": int(config["NO_ANSWER_MINUTES"]),
+        # A booking's e-mails quote the rules it was booked under
+        "session_minutes": int(session_length(booking).total_seconds() // 60),
+        "no_answer_minutes": int(no_answer_window(booking).total_seconds() // 60),
     }
     if kind == OPERATOR_NOTICE:
         context["operator_url"] = url_for("operator.dashboard", _external=True)
@@ -166,7 +169,7 @@ def _context(kind: str, booking, lang: str) -> dict:
             booked_by_operator=booking.created_by == "operator",
             lost_key_url=url_for("booking.lost_key", ref=booking.ref, lang=lang, _external=True),
             amount=format_money(booking.fee_cents, booking.currency, lang),
-            bank_holder=config["BANK_ACCOUNT_HOLDER"], bank_iban=config["BANK_IBAN"], bank_bic=config["BANK_BIC"],
+            bank_holder=setting("BANK_ACCOUNT_HOLDER"), bank_iban=setting("BANK_IBAN"), bank_bic=setting("BANK_BIC"),
         )
     if kind == ACCESS_KEY_LINK:
 
@@ -200,7 +203,7 @@ def compose(*, subject: str, recipient: str, text: str, html: str, lang: str, ca
             method: str | None = None, message_key: str | None = None) -> EmailMessage:
     """Assemble the MIME message; ``recipient`` must have passed :func:`checked_recipient`."""
     config = current_app.config
-    sender = config["MAIL_DEFAULT_SENDER"]
+    sender = setting("MAIL_DEFAULT_SENDER")
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     message = EmailMessage()
     message["Subject"] = subject

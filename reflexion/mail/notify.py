@@ -18,6 +18,7 @@ from reflexion.mail import messages, tasks
 from reflexion.mail.models import OutgoingEmail
 from reflexion.mail.tasks import queue_email
 from reflexion.sessions.deadlines import needs_reminder, reminder_time
+from reflexion.settings import setting
 
 #: The e-mail the client gets when their booking enters a state.
 STATE_EMAILS = {
@@ -59,7 +60,7 @@ def message_received(message, **_):
     Only when ``MAIL_OPERATOR_NOTICE`` is set, and at most once per
     :data:`OPERATOR_NOTICE_MINUTES` so a burst of messages makes one notice.
     """
-    address = current_app.config.get("MAIL_OPERATOR_NOTICE")
+    address = setting("MAIL_OPERATOR_NOTICE")
     if not address:
         return None
     since = clock.now() - timedelta(minutes=OPERATOR_NOTICE_MINUTES)

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from reflexion.extensions import db, limiter
 from reflexion.pages.forms import ContactForm
 from reflexion.pages.operations import receive_message
+from reflexion.settings import setting
 
 bp = Blueprint("pages", __name__, url_prefix="/<lang>")
 
@@ -22,12 +23,12 @@ def practice_rules():
     """The rule figures the pages quote, taken from the settings the system enforces."""
     config = current_app.config
     return {
-        "session_minutes": _number(config["SESSION_MINUTES"]),
-        "no_answer_minutes": _number(config["NO_ANSWER_MINUTES"]),
-        "payment_window_hours": _number(config["PAYMENT_WINDOW_HOURS"]),
-        "payment_cutoff_hours": _number(config["PAYMENT_CUTOFF_HOURS"]),
-        "min_notice_hours": _number(config["MIN_NOTICE_HOURS"]),
-        "terms_version": config["TERMS_VERSION"],
+        "session_minutes": _number(setting("SESSION_MINUTES")),
+        "no_answer_minutes": _number(setting("NO_ANSWER_MINUTES")),
+        "payment_window_hours": _number(setting("PAYMENT_WINDOW_HOURS")),
+        "payment_cutoff_hours": _number(setting("PAYMENT_CUTOFF_HOURS")),
+        "min_notice_hours": _number(setting("MIN_NOTICE_HOURS")),
+        "terms_version": setting("TERMS_VERSION"),
     }
 
 

@@ -275,3 +275,37 @@ def test_cli_bad_value_exits_1_with_the_message_and_saves_nothing(runner, db):
     result = runner.invoke(args=["settings", "set", "NO_SUCH_KEY", "1", "--lang", "sv"])
     assert result.exit_code == 1 and "NO_SUCH_KEY" in result.output
     assert db.session.scalar(select(func.count()).select_from(StoredSetting)) == 0
+
+
+def test_settings_are_read_and_changed_with_redis_unreachable(app, db, make_app):
+    """The database is the only store: a Redis outage changes nothing for settings."""
+    offline = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    with offline.app_context():
+        change_settings({"FEE_AMOUNT": "80"}, actor="cli")
+        db.session.commit()
+        assert setting("FEE_AMOUNT") == "80.00"
+        with offline.test_request_context("/"):
+            assert setting("FEE_AMOUNT") == "80.00"
+
+
+def test_the_migration_gives_existing_bookings_the_rules_they_were_made_under(app, db):
+    """Bookings made before 0011 get their own length (end − start) and today's no-answer window."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    db.drop_all()
+    upgrade(revision="20261201_0003")
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO booking (ref, access_key_hash, state, start_at, end_at, name, email, call_handle, lang,"
+            " created_at, created_by, terms_version, fee_cents, currency, ical_uid, ical_sequence, verify_failures)"
+            " VALUES ('R-AAAA22', 'x', 'confirmed', :start, :end, 'A B', 'a@example.org', 'a.b', 'de', :start,"
+            " 'client', '2026-11', 9000, 'EUR', 'u1@reflexion', 0, 0)"),
+            {"start": datetime(2026, 12, 1, 9, 0), "end": datetime(2026, 12, 1, 9, 50)})
+    upgrade()
+    with db.engine.connect() as connection:
+        row = connection.execute(text("SELECT session_minutes, no_answer_minutes, terms_version FROM booking")).one()
+        version = connection.execute(text("SELECT version FROM settings_version WHERE id = 1")).scalar()
+    assert tuple(row) == (50.0, 15.0, "2026-11") and version == 0
+    downgrade(revision="base")
+    db.create_all()

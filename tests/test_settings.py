@@ -309,3 +309,11 @@ def test_the_migration_gives_existing_bookings_the_rules_they_were_made_under(ap
     assert tuple(row) == (50.0, 15.0, "2026-11") and version == 0
     downgrade(revision="base")
     db.create_all()
+
+
+def test_what_was_typed_is_escaped_in_the_messages(operator_client, db):
+    response = operator_client.post("/operator/settings/", data={"NOTICE_URLS": "<b>bold</b>"})
+    html = _text(response)
+    assert response.status_code == 422
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold" in html
+    assert "&lt;no-reply@example.org&gt;" in html   # the sender's help, shown as text

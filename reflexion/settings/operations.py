@@ -76,14 +76,14 @@ def change_settings(texts: dict, actor: str) -> list[Change]:
     starts a new terms version (new bookings accept it; bookings made keep theirs).
     """
     values, errors = parse_values(texts)
-    if errors:
-        raise SettingsInvalid(errors)
     # Raise the version first: its row lock orders concurrent changes (PostgreSQL; SQLite
     # takes its write lock here), so the old values read below are the ones being replaced.
+    # (On any error the caller rolls back, the raised version with it.)
     _raise_version()
     current = {key: effective_value(key) for key in KEYS}
-    errors = {key: message for key, message in CROSS_CHECKS({**current, **values}).items()
-              if key in values or _related(key, values)}
+    for key, message in CROSS_CHECKS({**current, **values}).items():
+        if key not in errors and (key in values or _related(key, values)):
+            errors[key] = message
     if errors:
         raise SettingsInvalid(errors)
     changed = {key: value for key, value in values.items() if value != current[key]}

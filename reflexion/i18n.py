@@ -84,7 +84,14 @@ def format_duration_minutes(value) -> str:
 
 
 def format_terms_version(version: str | None, lang: str | None = None) -> str:
-    """The terms' version ``2026-11`` as the month it dates from ("November 2026", "november 2026")."""
+    """The terms' version ``2026-11`` as the month it dates from ("November 2026", "november 2026");
+    a version the settings made (``2026-12-02.1``) as its day ("2. Dezember 2026", "2 december 2026")."""
+    lang = lang or select_locale()
+    try:
+        day = datetime.strptime((version or "").split(".")[0], "%Y-%m-%d")
+        return format_date(day, "d. MMMM y" if lang == "de" else "d MMMM y", locale=lang)
+    except ValueError:
+        pass
     try:
         year, month = (int(part) for part in (version or "").split("-")[:2])
         return format_date(datetime(year, month, 1), "LLLL y", locale=lang or select_locale())

@@ -317,3 +317,11 @@ def test_what_was_typed_is_escaped_in_the_messages(operator_client, db):
     assert response.status_code == 422
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold" in html
     assert "&lt;no-reply@example.org&gt;" in html   # the sender's help, shown as text
+
+
+def test_the_terms_page_dates_a_version_made_by_the_settings(app, db, client, frozen_now):
+    frozen_now(datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc))
+    change_settings({"SESSION_MINUTES": "50"}, actor="cli")
+    db.session.commit()
+    assert "2. Dezember 2026" in _text(client.get("/de/terms"))
+    assert "2 december 2026" in _text(client.get("/sv/terms"))

@@ -54,6 +54,8 @@ def test_numbers_percent_currency_and_addresses(app):
     assert keys["MAIL_DEFAULT_SENDER"].parse("Praxis Nord <post@praxis.example>") == "Praxis Nord <post@praxis.example>"
     assert keys["MAIL_OPERATOR_NOTICE"].parse("") is None
     assert keys["NOTICE_URLS"].parse("ntfy://ntfy.sh/abc\ntgram://token/chat") == ["ntfy://ntfy.sh/abc", "tgram://token/chat"]
+    assert keys["NOTICE_URLS"].parse("mailto://u:p@mail.example?to=a@x.org,b@y.org\nntfy://ntfy.sh/t") == [
+        "mailto://u:p@mail.example?to=a@x.org,b@y.org", "ntfy://ntfy.sh/t"]      # one per line keeps commas
     assert keys["POSTAL_ADDRESS"].parse(" Weg 1 \r\n\r\n 10115 Berlin ") == "Weg 1\n10115 Berlin"
 
 
@@ -325,3 +327,19 @@ def test_the_terms_page_dates_a_version_made_by_the_settings(app, db, client, fr
     db.session.commit()
     assert "2. Dezember 2026" in _text(client.get("/de/terms"))
     assert "2 december 2026" in _text(client.get("/sv/terms"))
+
+
+def test_saving_the_form_unchanged_changes_nothing(operator_client, db, app):
+    app.config["FEE_AMOUNT"] = "90"                # an environment's value in another spelling
+    html = _text(operator_client.get("/operator/settings/"))
+    form = dict(re.findall(r'<input id="setting-\w+" name="(\w+)"[^>]*value="([^"]*)"', html))
+    form.update(re.findall(r'<textarea id="setting-\w+" name="(\w+)"[^>]*>([^<]*)</textarea>', html))
+    form.update(re.findall(r'<select id="setting-\w+" name="(\w+)"[^>]*>.*?<option value="(\w+)" selected', html, re.S))
+    from html import unescape
+
+    form = {key: unescape(value) for key, value in form.items()}
+    assert set(form) == {k for k, e in registry.KEYS.items() if e.panel}
+    response = operator_client.post("/operator/settings/", data=form)
+    assert response.status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(SettingChange)) == 0
+    assert "Nichts geändert." in _text(operator_client.get("/operator/settings/"))

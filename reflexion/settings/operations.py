@@ -86,7 +86,7 @@ def change_settings(texts: dict, actor: str) -> list[Change]:
             errors[key] = message
     if errors:
         raise SettingsInvalid(errors)
-    changed = {key: value for key, value in values.items() if value != current[key]}
+    changed = {key: value for key, value in values.items() if value != _normalised(key, current[key])}
     if any(key in changed for key in TERMS_KEYS) and "TERMS_VERSION" not in changed:
         today = clock.now().astimezone(practice_zone()).date()
         changed["TERMS_VERSION"] = next_terms_version(current["TERMS_VERSION"], today)
@@ -119,6 +119,16 @@ _RELATED = {
 
 def _related(key, values) -> bool:
     return any(other in values for other in _RELATED.get(key, ()))
+
+
+def _normalised(key, value):
+    """``value`` as the key's parser would store it (an environment's "90" is the form's "90.00"),
+    so that saving the form unchanged changes nothing."""
+    entry = KEYS[key]
+    try:
+        return entry.parse(entry.text(value))
+    except Invalid:
+        return value
 
 
 def _raise_version():

@@ -12,7 +12,8 @@ checked here, the platforms' own rules plug in with :func:`replace_rules`.
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from email.utils import formataddr, parseaddr
+from email.headerregistry import Address
+from email.utils import parseaddr
 from typing import Any, Callable
 
 from flask_babel import get_locale, lazy_gettext as _l
@@ -134,7 +135,8 @@ def parse_sender(raw):
     _no_control(name)
     if len(name) > 70:
         raise Invalid(_l("Please keep this under %(n)d characters.", n=70))
-    return formataddr((name, address)) if name else address
+    # Address keeps a non-ASCII name readable (formataddr would write RFC 2047 words) and quotes where needed
+    return str(Address(display_name=name, addr_spec=address)) if name else address
 
 
 def _decimal(raw) -> Decimal:
@@ -238,9 +240,11 @@ def parse_bic(raw) -> str:
 
 
 def _items(raw):
+    """Entries one per line (the form), else comma-separated (the environment's form)."""
     if isinstance(raw, (list, tuple)):
         return [_strip(item) for item in raw if _strip(item)]
-    return [item.strip() for item in re.split(r"[\n,]", _strip(raw)) if item.strip()]
+    text = _strip(raw)
+    return [item.strip() for item in text.split("\n" if "\n" in text else ",") if item.strip()]
 
 
 def parse_notice_urls(raw) -> list[str]:

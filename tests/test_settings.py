@@ -343,3 +343,15 @@ def test_saving_the_form_unchanged_changes_nothing(operator_client, db, app):
     assert response.status_code == 303
     assert db.session.scalar(select(func.count()).select_from(SettingChange)) == 0
     assert "Nichts geändert." in _text(operator_client.get("/operator/settings/"))
+
+
+def test_the_page_speaks_swedish_to_a_swedish_browser(operator_client, db):
+    from flask import g
+
+    g.pop("_flask_babel", None)   # the test's app context (and Flask-Babel's cached locale) spans its requests
+    headers = {"Accept-Language": "sv-SE,sv;q=0.9"}
+    html = _text(operator_client.get("/operator/settings/", headers=headers))
+    assert 'lang="sv"' in html and "Avgift och bankkonto" in html and "Spara inställningar" in html
+    response = operator_client.post("/operator/settings/", data={"BANK_IBAN": "SE00 1234"}, headers=headers)
+    assert response.status_code == 422 and "Detta IBAN är inte giltigt" in _text(response)
+    assert db.session.scalar(select(func.count()).select_from(StoredSetting)) == 0

@@ -150,7 +150,6 @@ def booking_url(booking, lang: str) -> str:
 
 def organizer() -> vCalAddress:
     """The practice as organizer: the sending address, named with the brand."""
-    config = current_app.config
     address = parseaddr(setting("MAIL_DEFAULT_SENDER"))[1] or setting("CONTACT_EMAIL")
     value = vCalAddress(f"mailto:{_clean_address(address)}")
     value.params["CN"] = _clean_param(setting("BRAND"))

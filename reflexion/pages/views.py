@@ -1,6 +1,6 @@
 """Public information pages and the contact form."""
 from babel.numbers import format_decimal
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from reflexion.extensions import db, limiter
 from reflexion.pages.forms import ContactForm
@@ -21,7 +21,6 @@ def _number(value) -> str:
 @bp.context_processor
 def practice_rules():
     """The rule figures the pages quote, taken from the settings the system enforces."""
-    config = current_app.config
     return {
         "session_minutes": _number(setting("SESSION_MINUTES")),
         "no_answer_minutes": _number(setting("NO_ANSWER_MINUTES")),

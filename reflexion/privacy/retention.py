@@ -6,7 +6,6 @@ notes, contact-message contents.
 """
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from reflexion import clock

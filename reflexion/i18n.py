@@ -1,11 +1,15 @@
 """Languages, locale selection and locale-aware formatting of instants and money."""
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 from flask import current_app, g, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
 from reflexion.settings import setting
 
 LANGUAGES = ("de", "sv")
@@ -15,7 +19,13 @@ LANGUAGE_NAMES = {"de": "Deutsch", "sv": "Svenska"}
 
 def best_language() -> str:
     """Pick the visitor's language from ``Accept-Language`` (German by default)."""
-    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+    return _best_language(request.headers.get("Accept-Language", ""))
+
+
+@lru_cache(maxsize=256)
+def _best_language(header: str) -> str:
+    # Parsed once per distinct header: the polled panel partial asks on every request.
+    return parse_accept_header(header, LanguageAccept).best_match(LANGUAGES) or DEFAULT_LANGUAGE
 
 
 def select_locale() -> str:

@@ -209,15 +209,15 @@ def _register_template_helpers(app):
             "lang": getattr(g, "lang", None) or select_locale(),
             "LANGUAGES": LANGUAGES,
             "LANGUAGE_NAMES": LANGUAGE_NAMES,
-            "brand": app.config["BRAND"],
+            "brand": setting("BRAND"),
             "platform": app.config["CALL_PLATFORM"],
-            "contact_email": app.config["CONTACT_EMAIL"],
-            "contact_phone": app.config["CONTACT_PHONE"],
-            "fee": format_money(fee_cents(), app.config["CURRENCY"]),
+            "contact_email": setting("CONTACT_EMAIL"),
+            "contact_phone": setting("CONTACT_PHONE"),
+            "fee": format_money(fee_cents(), setting("CURRENCY")),
             # The rule figures every page quotes, from the settings the system enforces
             # (a booking's own page quotes the length it was booked with).
-            "session_minutes": format_number(app.config["SESSION_MINUTES"]),
-            "no_answer_minutes": format_number(app.config["NO_ANSWER_MINUTES"]),
-            "min_notice_hours": format_number(app.config["MIN_NOTICE_HOURS"]),
-            "horizon_days": format_number(app.config["HORIZON_DAYS"]),
+            "session_minutes": format_number(setting("SESSION_MINUTES")),
+            "no_answer_minutes": format_number(setting("NO_ANSWER_MINUTES")),
+            "min_notice_hours": format_number(setting("MIN_NOTICE_HOURS")),
+            "horizon_days": format_number(setting("HORIZON_DAYS")),
         }

@@ -5,6 +5,7 @@ from reflexion.jobs.worker import worker_command
 from reflexion.operator.cli import operator_cli
 from reflexion.privacy.cli import privacy_cli
 from reflexion.seed import seed_cli
+from reflexion.settings.cli import settings_cli
 
 
 def register_cli(app):
@@ -14,3 +15,4 @@ def register_cli(app):
     app.cli.add_command(seed_cli)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(settings_cli)

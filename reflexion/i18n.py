@@ -1,11 +1,16 @@
 """Languages, locale selection and locale-aware formatting of instants and money."""
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 from flask import current_app, g, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
+from reflexion.settings import setting
 
 LANGUAGES = ("de", "sv")
 DEFAULT_LANGUAGE = "de"
@@ -14,7 +19,13 @@ LANGUAGE_NAMES = {"de": "Deutsch", "sv": "Svenska"}
 
 def best_language() -> str:
     """Pick the visitor's language from ``Accept-Language`` (German by default)."""
-    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+    return _best_language(request.headers.get("Accept-Language", ""))
+
+
+@lru_cache(maxsize=256)
+def _best_language(header: str) -> str:
+    # Parsed once per distinct header: the polled panel partial asks on every request.
+    return parse_accept_header(header, LanguageAccept).best_match(LANGUAGES) or DEFAULT_LANGUAGE
 
 
 def select_locale() -> str:
@@ -83,7 +94,14 @@ def format_duration_minutes(value) -> str:
 
 
 def format_terms_version(version: str | None, lang: str | None = None) -> str:
-    """The terms' version ``2026-11`` as the month it dates from ("November 2026", "november 2026")."""
+    """The terms' version ``2026-11`` as the month it dates from ("November 2026", "november 2026");
+    a version the settings made (``2026-12-02.1``) as its day ("2. Dezember 2026", "2 december 2026")."""
+    lang = lang or select_locale()
+    try:
+        day = datetime.strptime((version or "").split(".")[0], "%Y-%m-%d")
+        return format_date(day, "d. MMMM y" if lang == "de" else "d MMMM y", locale=lang)
+    except ValueError:
+        pass
     try:
         year, month = (int(part) for part in (version or "").split("-")[:2])
         return format_date(datetime(year, month, 1), "LLLL y", locale=lang or select_locale())
@@ -97,7 +115,7 @@ def format_money(cents: int, currency: str, lang: str | None = None) -> str:
 
 def fee_cents() -> int:
     """The session fee from settings, in cents."""
-    return int((Decimal(current_app.config["FEE_AMOUNT"]) * 100).to_integral_value())
+    return int((Decimal(setting("FEE_AMOUNT")) * 100).to_integral_value())
 
 
 def format_day(day, pattern: str = "long", lang: str | None = None) -> str:

@@ -1,11 +1,11 @@
 """Bookings, their audit log and payments."""
-from sqlalchemy import Index, String, event, text
+from sqlalchemy import Float, Index, String, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reflexion.booking.states import LIVE_STATES, State
 from reflexion.db_types import UTCDateTime
 from reflexion.extensions import db
-from reflexion.sessions.deadlines import next_deadline
+from reflexion.sessions.deadlines import next_deadline, no_answer_window
 
 _live = ", ".join(f"'{s.value}'" for s in sorted(LIVE_STATES))
 
@@ -30,6 +30,10 @@ class Booking(db.Model):
     #: When the client expressly asked for a session that begins inside the withdrawal period and
     #: acknowledged that the right of withdrawal ends once it is performed (None: not asked / not needed)
     early_start_requested_at = mapped_column(UTCDateTime)
+    #: The rules the booking was made under (part of the accepted terms): later changes in the
+    #: settings apply to new bookings only.
+    session_minutes: Mapped[float] = mapped_column(Float, nullable=False)
+    no_answer_minutes: Mapped[float] = mapped_column(Float, nullable=False)
     payment_deadline = mapped_column(UTCDateTime)
     #: When the clock alone changes this booking next (:func:`~reflexion.sessions.deadlines.next_deadline`),
     #: kept current on every write; the reconcile sweep's indexed query.
@@ -73,6 +77,10 @@ class Booking(db.Model):
 @event.listens_for(Booking, "before_update")
 def _keep_next_deadline(mapper, connection, booking):
     """Whatever changed (state, start, payment deadline), the stored next deadline follows."""
+    if booking.session_minutes is None and booking.start_at is not None and booking.end_at is not None:
+        booking.session_minutes = (booking.end_at - booking.start_at).total_seconds() / 60
+    if booking.no_answer_minutes is None:  # made without its rules (a test, a script): today's
+        booking.no_answer_minutes = no_answer_window().total_seconds() / 60
     booking.next_deadline_at = next_deadline(booking)
 
 

@@ -7,7 +7,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +18,7 @@ from reflexion.booking.states import LIVE_STATES, Actor, State
 from reflexion.extensions import db
 from reflexion.i18n import fee_cents, practice_zone
 from reflexion.sessions.deadlines import session_end, starts_within_withdrawal_period
+from reflexion.settings import setting
 
 #: Advisory-lock key that serialises writers of the schedule on PostgreSQL.
 SCHEDULE_LOCK_KEY = 73402025
@@ -83,8 +83,10 @@ def _create(start: datetime, *, name, email, call_handle, lang, actor: Actor,
         terms_version=terms_version,
         terms_accepted_at=now if terms_version else None,
         payment_deadline=rules.payment_deadline(now, start),
+        session_minutes=setting("SESSION_MINUTES"),
+        no_answer_minutes=setting("NO_ANSWER_MINUTES"),
         fee_cents=fee_cents(),
-        currency=current_app.config["CURRENCY"],
+        currency=setting("CURRENCY"),
         ical_uid=f"{uuid.uuid4()}@reflexion",
         ical_sequence=0,
     )
@@ -142,7 +144,7 @@ def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang:
     if slot_rules.overlapping_bookings(start, session_end(start)):
         raise SlotTaken("taken")
     new = _create(start, name=name, email=email, call_handle=call_handle, lang=lang,
-                  actor=Actor.CLIENT, terms_version=current_app.config["TERMS_VERSION"], now=now)
+                  actor=Actor.CLIENT, terms_version=setting("TERMS_VERSION"), now=now)
     if early_start:
         new.booking.early_start_requested_at = now
     signals.booking_created.send(new.booking)

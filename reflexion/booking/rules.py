@@ -1,22 +1,22 @@
 """Booking rules from settings: notice, horizon, buffer and the payment deadline."""
 from datetime import datetime, timedelta
 
-from flask import current_app
+from reflexion.settings import setting
 
 
 def buffer() -> timedelta:
     """Free time kept after every session before the next one may start."""
-    return timedelta(minutes=current_app.config["BUFFER_MINUTES"])
+    return timedelta(minutes=setting("BUFFER_MINUTES"))
 
 
 def earliest_bookable(now: datetime) -> datetime:
     """Clients book at least ``MIN_NOTICE_HOURS`` ahead."""
-    return now + timedelta(hours=current_app.config["MIN_NOTICE_HOURS"])
+    return now + timedelta(hours=setting("MIN_NOTICE_HOURS"))
 
 
 def latest_bookable(now: datetime) -> datetime:
     """Clients book at most ``HORIZON_DAYS`` ahead."""
-    return now + timedelta(days=current_app.config["HORIZON_DAYS"])
+    return now + timedelta(days=setting("HORIZON_DAYS"))
 
 
 def payment_deadline(booked_at: datetime, start: datetime) -> datetime:
@@ -27,7 +27,7 @@ def payment_deadline(booked_at: datetime, start: datetime) -> datetime:
     booking made inside the cutoff (the operator books someone at short notice) may be
     paid until the session starts.
     """
-    window = booked_at + timedelta(hours=current_app.config["PAYMENT_WINDOW_HOURS"])
-    cutoff = start - timedelta(hours=current_app.config["PAYMENT_CUTOFF_HOURS"])
+    window = booked_at + timedelta(hours=setting("PAYMENT_WINDOW_HOURS"))
+    cutoff = start - timedelta(hours=setting("PAYMENT_CUTOFF_HOURS"))
     deadline = min(window, cutoff)
     return deadline if deadline > booked_at else start

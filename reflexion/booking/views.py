@@ -16,6 +16,7 @@ from reflexion.calendar.links import calendar_links
 from reflexion.extensions import db, htmx, limiter
 from reflexion.i18n import practice_zone
 from reflexion.mail.notify import access_key_link_requested
+from reflexion.settings import setting
 
 bp = Blueprint("booking", __name__, url_prefix="/<lang>")
 
@@ -51,7 +52,7 @@ def _week_context(monday: date) -> dict:
     by_day = {day: [] for day in days}
     for slot in free:
         by_day.setdefault(slot.start.astimezone(zone).date(), []).append(slot)
-    horizon_end = (now + timedelta(days=current_app.config["HORIZON_DAYS"])).astimezone(zone).date()
+    horizon_end = (now + timedelta(days=setting("HORIZON_DAYS"))).astimezone(zone).date()
     this_monday = slot_rules.monday_of(now.astimezone(zone).date())
     next_free = None
     if not free and days[-1] < horizon_end:

@@ -27,6 +27,7 @@ from reflexion.booking.states import LIVE_STATES
 from reflexion.calendar.invite import external_url, new_calendar, operator_event, vtimezone
 from reflexion.calendar.models import FeedToken
 from reflexion.extensions import db
+from reflexion.settings import setting
 
 #: How far back ended and cancelled sessions stay in the feed.
 HISTORY = timedelta(days=30)
@@ -123,8 +124,8 @@ def feed_bytes(now=None) -> bytes:
     tzid = config["TIMEZONE"]
     refresh = timedelta(minutes=config["CALENDAR_REFRESH_MINUTES"])
     cal = new_calendar()
-    cal.add("name", config["BRAND"])
-    cal.add("x-wr-calname", config["BRAND"])
+    cal.add("name", setting("BRAND"))
+    cal.add("x-wr-calname", setting("BRAND"))
     cal.add("x-wr-timezone", tzid)
     # RFC 7986 REFRESH-INTERVAL must carry VALUE=DURATION; X-PUBLISHED-TTL for older clients.
     cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})

@@ -23,6 +23,8 @@ from icalendar import Alarm, Calendar, Event, Timezone, TimezoneDaylight, Timezo
 
 from reflexion import clock
 from reflexion.booking.states import State
+from reflexion.sessions.deadlines import no_answer_window, session_length
+from reflexion.settings import setting
 
 PRODID = "-//Internet Reflexion//Reflexion booking system//EN"
 REQUEST = "REQUEST"
@@ -148,10 +150,9 @@ def booking_url(booking, lang: str) -> str:
 
 def organizer() -> vCalAddress:
     """The practice as organizer: the sending address, named with the brand."""
-    config = current_app.config
-    address = parseaddr(config["MAIL_DEFAULT_SENDER"])[1] or config["CONTACT_EMAIL"]
+    address = parseaddr(setting("MAIL_DEFAULT_SENDER"))[1] or setting("CONTACT_EMAIL")
     value = vCalAddress(f"mailto:{_clean_address(address)}")
-    value.params["CN"] = _clean_param(config["BRAND"])
+    value.params["CN"] = _clean_param(setting("BRAND"))
     return value
 
 
@@ -167,9 +168,10 @@ def attendee(booking) -> vCalAddress:
 
 def _client_texts(booking, lang: str) -> dict:
     config = current_app.config
-    brand, platform, handle = config["BRAND"], config["CALL_PLATFORM"], config["OPERATOR_HANDLE"]
-    no_answer = int(config["NO_ANSWER_MINUTES"])
-    length = int(config["SESSION_MINUTES"])
+    brand, platform, handle = setting("BRAND"), config["CALL_PLATFORM"], config["OPERATOR_HANDLE"]
+    # the rules the booking was made under
+    no_answer = int(no_answer_window(booking).total_seconds() // 60)
+    length = int(session_length(booking).total_seconds() // 60)
     lines = [
         _("%(brand)s calls you on %(platform)s at the booked time. You cannot call in yourself.",
           brand=brand, platform=platform),

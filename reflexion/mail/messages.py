@@ -44,6 +44,7 @@ from reflexion.sessions.deadlines import needs_reminder
 from reflexion.booking.access import new_key_token
 from reflexion.booking.payment_qr import payment_qr
 from reflexion.receipts import documents as receipts
+from reflexion.sessions.deadlines import no_answer_window, session_length
 from reflexion.settings import setting
 
 BOOKING_RECEIVED = "booking_received"
@@ -171,16 +172,17 @@ def _context(kind: str, booking, lang: str, event_at=None) -> dict:
     context = {
         "kind": kind,
         "lang": lang,
-        "brand": config["BRAND"],
+        "brand": setting("BRAND"),
         "platform": config["CALL_PLATFORM"],
         "operator_handle": config["OPERATOR_HANDLE"],
-        "contact_email": config["CONTACT_EMAIL"],
-        "contact_phone": config["CONTACT_PHONE"],
+        "contact_email": setting("CONTACT_EMAIL"),
+        "contact_phone": setting("CONTACT_PHONE"),
         "contact_url": url_for("pages.contact", lang=lang, _external=True),
         "privacy_url": url_for("pages.privacy", lang=lang, _external=True),
         "book_url": url_for("booking.calendar", lang=lang, _external=True),
-        "session_minutes": int(config["SESSION_MINUTES"]),
-        "no_answer_minutes": int(config["NO_ANSWER_MINUTES"]),
+        # A booking's e-mails quote the rules it was booked under
+        "session_minutes": int(session_length(booking).total_seconds() // 60),
+        "no_answer_minutes": int(no_answer_window(booking).total_seconds() // 60),
     }
     if kind in OPERATOR_NOTICE_KINDS:
         context["operator_url"] = url_for("operator.dashboard", _external=True)
@@ -201,8 +203,7 @@ def _context(kind: str, booking, lang: str, event_at=None) -> dict:
             booked_by_operator=booking.created_by == "operator",
             lost_key_url=url_for("booking.lost_key", ref=booking.ref, lang=lang, _external=True),
             amount=format_money(booking.fee_cents, booking.currency, lang),
-            bank_holder=setting("BANK_ACCOUNT_HOLDER"), bank_iban=setting("BANK_IBAN"),
-            bank_bic=setting("BANK_BIC"),
+            bank_holder=setting("BANK_ACCOUNT_HOLDER"), bank_iban=setting("BANK_IBAN"), bank_bic=setting("BANK_BIC"),
         )
     if kind == ACCESS_KEY_LINK:
 
@@ -252,7 +253,7 @@ def render(kind: str, booking, lang: str, now=None, event_at=None) -> dict:
 
 
 def _sender_domain() -> str:
-    return parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "localhost"
+    return parseaddr(setting("MAIL_DEFAULT_SENDER"))[1].rpartition("@")[2] or "localhost"
 
 
 def compose(*, subject: str, recipient: str, text: str, html: str, lang: str, calendar: bytes | None = None,
@@ -263,7 +264,7 @@ def compose(*, subject: str, recipient: str, text: str, html: str, lang: str, ca
     ``filename``); ``attachments``: files (``data``, ``maintype``, ``subtype``, ``filename``).
     """
     config = current_app.config
-    sender = config["MAIL_DEFAULT_SENDER"]
+    sender = setting("MAIL_DEFAULT_SENDER")
     domain = _sender_domain()
     message = EmailMessage()
     message["Subject"] = subject

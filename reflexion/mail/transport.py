@@ -19,6 +19,7 @@ from flask import current_app
 
 from reflexion import clock
 from reflexion.files import private_folder, write_private
+from reflexion.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def _tls_context(config) -> ssl.SSLContext:
 
 def envelope(message: EmailMessage, config) -> tuple[str, list[str]]:
     """Envelope sender and recipients, taken from the parsed headers."""
-    sender = parseaddr(config["MAIL_DEFAULT_SENDER"])[1]
+    sender = parseaddr(setting("MAIL_DEFAULT_SENDER"))[1]
     recipients = [address.addr_spec for address in message["To"].addresses]
     return sender, recipients
 

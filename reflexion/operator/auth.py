@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from reflexion import clock
 from reflexion.extensions import db, htmx, login_manager
+from reflexion.i18n import best_language
 from reflexion.operator.models import Operator
 
 login_manager.login_view = "operator.login"
@@ -82,8 +83,9 @@ PENDING_LOGIN_MINUTES = 5
 
 
 def guard_operator_request(public_endpoints=("operator.login", "operator.login_code")):
-    """``before_request`` of every operator blueprint: German UI, login required, sessions expire."""
-    g.lang = "de"
+    """``before_request`` of every operator blueprint: the browser's language (German by default,
+    Swedish for a Swedish browser), login required, sessions expire."""
+    g.lang = best_language()
     if request.endpoint in public_endpoints:
         return None
     if current_user.is_authenticated and (session_expired() or session_revoked()):

@@ -42,6 +42,7 @@ from reflexion.operator.forms import (
 )
 from reflexion.operator.models import Operator
 from reflexion.pages.models import ContactMessage
+from reflexion.settings.views import bp as settings_bp
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 #: Booking data of a booking just made in the panel, shown once on its session page.
@@ -55,6 +56,7 @@ def operator_only():
 
 def _register_nested():
     bp.register_blueprint(availability_bp)
+    bp.register_blueprint(settings_bp)
 
 
 _register_nested()

@@ -1,6 +1,6 @@
 """Public information pages and the contact form."""
 from babel.numbers import format_decimal
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from reflexion.extensions import db, limiter
 from reflexion.pages.forms import ContactForm
@@ -22,14 +22,13 @@ def _number(value) -> str:
 @bp.context_processor
 def practice_rules():
     """The rule figures the pages quote, taken from the settings the system enforces."""
-    config = current_app.config
     return {
-        "session_minutes": _number(config["SESSION_MINUTES"]),
-        "no_answer_minutes": _number(config["NO_ANSWER_MINUTES"]),
-        "payment_window_hours": _number(config["PAYMENT_WINDOW_HOURS"]),
-        "payment_cutoff_hours": _number(config["PAYMENT_CUTOFF_HOURS"]),
-        "min_notice_hours": _number(config["MIN_NOTICE_HOURS"]),
-        "terms_version": config["TERMS_VERSION"],
+        "session_minutes": _number(setting("SESSION_MINUTES")),
+        "no_answer_minutes": _number(setting("NO_ANSWER_MINUTES")),
+        "payment_window_hours": _number(setting("PAYMENT_WINDOW_HOURS")),
+        "payment_cutoff_hours": _number(setting("PAYMENT_CUTOFF_HOURS")),
+        "min_notice_hours": _number(setting("MIN_NOTICE_HOURS")),
+        "terms_version": setting("TERMS_VERSION"),
         # The change and refund policy the terms state (the bookings-change work enforces it)
         "change_cutoff_hours": _number(setting("CHANGE_CUTOFF_HOURS")),
         "max_reschedules": int(setting("MAX_RESCHEDULES")),

@@ -6,7 +6,6 @@ notes, contact-message contents.
 """
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from reflexion import clock
@@ -16,6 +15,7 @@ from reflexion.extensions import db
 from reflexion.mail.messages import OPERATOR_NOTICE_KINDS
 from reflexion.mail.models import OutgoingEmail
 from reflexion.pages.models import ContactMessage
+from reflexion.settings import setting
 
 REDACTED = "—"
 
@@ -30,12 +30,12 @@ class ErasureRefused(Exception):
 
 def booking_retention() -> timedelta:
     """How long personal data of a finished booking is kept after its session."""
-    return timedelta(days=current_app.config["RETENTION_DAYS"])
+    return timedelta(days=setting("RETENTION_DAYS"))
 
 
 def message_retention() -> timedelta:
     """How long contact messages are kept."""
-    return timedelta(days=current_app.config["MESSAGE_RETENTION_DAYS"])
+    return timedelta(days=setting("MESSAGE_RETENTION_DAYS"))
 
 
 def anonymise_booking(booking, now):

@@ -12,31 +12,36 @@ everything that acts on time derives from it:
 
 Changing a window is one edit to its function; a new deadline is one new row.
 Durations come from settings and accept fractions of minutes, so tests can run a whole
-session in seconds.
+session in seconds. The session length and the no-answer window are part of the terms a
+client accepts: a booking keeps the values it was made under (``Booking.session_minutes``,
+``Booking.no_answer_minutes``); the settings' values apply to bookings made from now on.
 """
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 
-from flask import current_app
-
 from reflexion.booking.states import State
 from reflexion.i18n import practice_zone
+from reflexion.settings import setting
 
 
-def session_length() -> timedelta:
-    """The booked length of a session (45 minutes)."""
-    return timedelta(minutes=current_app.config["SESSION_MINUTES"])
+def session_length(booking=None) -> timedelta:
+    """The length of ``booking`` as booked, or of a session booked now (45 minutes)."""
+    minutes = getattr(booking, "session_minutes", None)
+    return timedelta(minutes=setting("SESSION_MINUTES") if minutes is None else minutes)
 
 
-def no_answer_window() -> timedelta:
-    """How long after the booked start the client may still answer (15 minutes)."""
-    return timedelta(minutes=current_app.config["NO_ANSWER_MINUTES"])
+def no_answer_window(booking=None) -> timedelta:
+    """How long after the booked start the client may still answer (15 minutes): ``booking``'s
+    window as booked, or the one a booking made now gets."""
+    minutes = getattr(booking, "no_answer_minutes", None)
+    return timedelta(minutes=setting("NO_ANSWER_MINUTES") if minutes is None else minutes)
 
 
-def session_end(start: datetime) -> datetime:
-    """The end of a session booked at ``start``."""
-    return start + session_length()
+def session_end(start: datetime, booking=None) -> datetime:
+    """The end of a session starting at ``start``: with ``booking``'s length (a moved booking
+    keeps it), else with the length a booking made now gets."""
+    return start + session_length(booking)
 
 
 def payment_deadline(booking) -> datetime | None:
@@ -51,7 +56,7 @@ def booked_start(booking) -> datetime:
 
 def no_answer_deadline(booking) -> datetime:
     """Not answered by then: the session counts as consumed (no-show, no refund)."""
-    return booking.start_at + no_answer_window()
+    return booking.start_at + no_answer_window(booking)
 
 
 def hard_end(booking) -> datetime:
@@ -149,7 +154,7 @@ def timer_instants(booking) -> dict[str, datetime]:
 
 def reminder_time(booking) -> datetime:
     """When the client is reminded of a confirmed session."""
-    return booking.start_at - timedelta(hours=current_app.config["REMINDER_HOURS"])
+    return booking.start_at - timedelta(hours=setting("REMINDER_HOURS"))
 
 
 def needs_reminder(booking, now: datetime) -> bool:

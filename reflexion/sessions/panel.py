@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from reflexion.booking.states import FINAL_STATES, NEVER_CALLED, PAID_STATES, State
 from reflexion.booking.payments import METHOD_LABELS
 from reflexion.i18n import practice_zone, select_locale
-from reflexion.sessions.deadlines import hard_end, no_answer_deadline
+from reflexion.sessions.deadlines import hard_end, no_answer_deadline, no_answer_window, session_length
 
 #: Badge style per state (CSS class), for the panel and the dashboard.
 STATE_KIND = {
@@ -76,10 +75,11 @@ def _texts(locale: str, no_answer_minutes: str, session_minutes: str) -> dict:
     }
 
 
-def texts() -> dict:
-    """The panel's translated texts for the current language (looked up once per process)."""
-    config = current_app.config
-    return _texts(select_locale(), format_minutes(config["NO_ANSWER_MINUTES"]), format_minutes(config["SESSION_MINUTES"]))
+def texts(booking=None) -> dict:
+    """The panel's translated texts for the current language and ``booking``'s rules (the ones it
+    was booked under; without a booking today's), looked up once per process."""
+    return _texts(select_locale(), format_minutes(no_answer_window(booking).total_seconds() / 60),
+                  format_minutes(session_length(booking).total_seconds() / 60))
 
 
 def state_label(state) -> str:
@@ -216,7 +216,7 @@ def live_view(booking, now: datetime) -> LiveView:
     The caller applies passed deadlines first, so a deadline shown as passed here is one the
     worker is recording this very moment.
     """
-    t = texts()
+    t = texts(booking)
     zone, locale = practice_zone(), select_locale()
     state = State(booking.state)
     start, no_answer, end = booking.start_at, no_answer_deadline(booking), hard_end(booking)

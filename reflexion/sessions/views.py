@@ -23,7 +23,6 @@ from reflexion.sessions.forms import NoteForm, VerifyForm
 from reflexion.sessions.panel import (
     actor_label,
     format_instant_seconds,
-    format_minutes,
     is_paid,
     live_view,
     note_label,
@@ -72,13 +71,6 @@ def _instant_seconds_filter(instant):
     return format_instant_seconds(instant)
 
 
-@bp.context_processor
-def session_rules():
-    config = current_app.config
-    return {"no_answer_minutes": format_minutes(config["NO_ANSWER_MINUTES"]),
-            "session_minutes": format_minutes(config["SESSION_MINUTES"])}
-
-
 def _booking(booking_id: int) -> Booking:
     booking = db.session.get(Booking, booking_id)
     if booking is None:
@@ -104,7 +96,8 @@ def _apply_passed_deadlines(booking, now):
 
 
 #: What the live partial reads when nothing has changed: one row by primary key, no ORM object.
-LIVE_FIELDS = ("id", "state", "start_at", "end_at", "payment_deadline", "answered_at", "ended_at")
+LIVE_FIELDS = ("id", "state", "start_at", "end_at", "payment_deadline", "answered_at", "ended_at",
+               "session_minutes", "no_answer_minutes")
 
 
 _LIVE_QUERY = select(*(Booking.__table__.c[name] for name in LIVE_FIELDS)).where(
@@ -130,7 +123,7 @@ def panel(booking_id):
             # template needs nothing from the context processors, so it is rendered directly.
             template = current_app.jinja_env.get_template("sessions/_live.html")
             return _partial_response(template.render(
-                view=live_view(row, now), live_url=request.path, live_title=texts()["title"]))
+                view=live_view(row, now), live_url=request.path, live_title=texts(row)["title"]))
     booking = _booking(booking_id)
     _apply_passed_deadlines(booking, now)
     if htmx:
@@ -161,7 +154,7 @@ def _panel_context(booking, now, oob=False, verify_form=None, note_form=None):
         "oob": oob,
         "view": live_view(booking, now),
         "live_url": url_for(".panel", booking_id=booking.id),
-        "live_title": texts()["title"],
+        "live_title": texts(booking)["title"],
         "history": booking.transitions,
         "payment": booking.payments[-1] if booking.payments else None,
         "verify_form": verify_form or VerifyForm(formdata=None),

@@ -171,6 +171,8 @@ def _register_blueprints(app):
 
 def _register_template_helpers(app):
     # inside: this package is every module's parent; a top-level import would load the app for any import
+    from flask_babel import LazyString
+    from reflexion import platforms
     from reflexion.booking.states import CONFIRMED_STATES, Actor, State, can_transition
     from reflexion.clock.status import for_display as clock_status, format_ms
     from reflexion.i18n import (
@@ -185,6 +187,10 @@ def _register_template_helpers(app):
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.globals["switch_language_url"] = switch_language_url
     app.jinja_env.globals["setting"] = setting  # the practice's settings (reflexion/settings)
+    # Call platforms (reflexion/platforms): the ones offered now, and a booking's own
+    app.jinja_env.globals["enabled_platforms"] = platforms.enabled_platforms
+    app.jinja_env.globals["booked_call"] = platforms.booked_call
+    app.jinja_env.globals["platform_name"] = platforms.display_name
     app.jinja_env.globals["clock_status"] = clock_status  # footer note, dashboard widget
     app.jinja_env.filters["ms"] = format_ms
     # Templates ask the lifecycle instead of listing states: {% if can_transition(booking, "cancelled") %}
@@ -199,7 +205,9 @@ def _register_template_helpers(app):
             "LANGUAGES": LANGUAGES,
             "LANGUAGE_NAMES": LANGUAGE_NAMES,
             "brand": app.config["BRAND"],
-            "platform": app.config["CALL_PLATFORM"],
+            # Pages without a booking name the platforms offered ("Microsoft Teams or WhatsApp");
+            # a booking's pages, e-mails and invites name its own (booked_call(booking)).
+            "platform": LazyString(platforms.names_of_enabled),
             "contact_email": app.config["CONTACT_EMAIL"],
             "contact_phone": app.config["CONTACT_PHONE"],
             "fee": format_money(fee_cents(), app.config["CURRENCY"]),

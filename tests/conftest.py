@@ -63,6 +63,7 @@ def app_config(tmp_path, redis_server):
         "NO_ANSWER_MINUTES": 15.0,
         "BUFFER_MINUTES": 15.0,
         "NTP_SERVERS": [],
+        "PLATFORMS": "teams=kontakt@internet-reflexion.example",
     }
 
 
@@ -134,7 +135,7 @@ def make_booking(db):
     counter = {"n": 0}
 
     def make(start, *, state="awaiting_payment", name="Erika Muster", email="erika@example.org",
-             call_handle="erika.muster", lang="de", access_key="abcd-efgh-jkmn"):
+             call_handle="erika.muster", lang="de", access_key="abcd-efgh-jkmn", call_platform="teams"):
         from datetime import timedelta
 
         from reflexion.sessions.deadlines import session_end
@@ -144,7 +145,7 @@ def make_booking(db):
         booking = Booking(
             ref=codes.new_reference(), access_key_hash=codes.hash_access_key(access_key), state=state,
             start_at=start, end_at=session_end(start), name=name, email=email, call_handle=call_handle,
-            lang=lang, created_at=now, created_by="client", terms_version="test", terms_accepted_at=now,
+            call_platform=call_platform, lang=lang, created_at=now, created_by="client", terms_version="test", terms_accepted_at=now,
             payment_deadline=now + timedelta(hours=48), fee_cents=9000, currency="EUR",
             ical_uid=f"test-{counter['n']}-{start.timestamp()}@reflexion",
         )

@@ -137,9 +137,14 @@ def book(slot):
             new = operations.book_slot(
                 start, name=form.name.data, email=form.email.data,
                 call_handle=form.call_handle.data, lang=g.lang,
-                accepted_terms=form.accept_terms.data,
+                accepted_terms=form.accept_terms.data, call_platform=form.call_platform.data,
             )
             db.session.commit()
+        except operations.InvalidCallHandle as exc:  # the form checks the same rule: a changed setting
+            db.session.rollback()
+            form.call_handle.errors.append(exc.message)
+            return render_template("booking/form.html", form=form, start=start,
+                                   end=slot_rules.session_end(start)), 400
         except operations.SlotTaken:
             db.session.rollback()
             return _unavailable(start, "taken")

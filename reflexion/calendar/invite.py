@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vRecur
 
 from reflexion import clock
+from reflexion.platforms import booked_call
 from reflexion.booking.states import State
 
 PRODID = "-//Internet Reflexion//Reflexion booking system//EN"
@@ -167,13 +168,15 @@ def attendee(booking) -> vCalAddress:
 
 def _client_texts(booking, lang: str) -> dict:
     config = current_app.config
-    brand, platform, handle = config["BRAND"], config["CALL_PLATFORM"], config["OPERATOR_HANDLE"]
+    call = booked_call(booking)  # the booked platform, even when the operator no longer offers it
+    brand, platform, handle = config["BRAND"], call.name, clean_text(call.operator_handle or "", 64)
     no_answer = int(config["NO_ANSWER_MINUTES"])
     length = int(config["SESSION_MINUTES"])
     lines = [
         _("%(brand)s calls you on %(platform)s at the booked time. You cannot call in yourself.",
           brand=brand, platform=platform),
-        _("Add %(handle)s to your %(platform)s contacts before the call.", handle=handle, platform=platform),
+        *([_("Add %(handle)s to your %(platform)s contacts before the call.", handle=handle, platform=platform)]
+          if handle else []),
         _("We will call your %(platform)s name: %(client_handle)s",
           platform=platform, client_handle=clean_text(booking.call_handle, 64)),
         _("Have your confirmation data ready: you read it out at the start of the call. "
@@ -184,8 +187,9 @@ def _client_texts(booking, lang: str) -> dict:
         _("Your booking page: %(url)s", url=booking_url(booking, lang)),
     ]
     return {
-        "summary": _("Video call with %(brand)s", brand=brand),
-        "location": _("%(platform)s, call name %(handle)s", platform=platform, handle=handle),
+        "summary": _("Video call with %(brand)s on %(platform)s", brand=brand, platform=platform),
+        "location": (_("%(platform)s, call name %(handle)s", platform=platform, handle=handle)
+                     if handle else platform),
         "description": "\n".join(lines),
         "alarm": _("Your video call with %(brand)s starts soon. Have your confirmation data ready.",
                    brand=brand),
@@ -280,6 +284,7 @@ def operator_event(booking, revised: datetime) -> Event:
     tzid = config["TIMEZONE"]
     state = State(booking.state)
     name, handle = clean_text(booking.name, 120), clean_text(booking.call_handle, 64)
+    call = booked_call(booking)
     if state == State.AWAITING_PAYMENT:
         summary = _("Unpaid: %(name)s (%(handle)s)", name=name, handle=handle)
     elif state in (State.CANCELLED, State.EXPIRED):
@@ -288,7 +293,8 @@ def operator_event(booking, revised: datetime) -> Event:
         summary = _("Call %(name)s (%(handle)s)", name=name, handle=handle)
     description = "\n".join([
         _("Booking %(ref)s", ref=booking.ref),
-        _("Call %(platform)s name: %(handle)s", platform=config["CALL_PLATFORM"], handle=handle),
+        _("Call %(platform)s name: %(handle)s", platform=call.name, handle=handle),
+        *([_("Start the call: %(url)s", url=call.call_link)] if call.call_link else []),
         _("Operator panel: %(url)s", url=external_url("operator.dashboard")),
     ])
     event = Event()
@@ -299,7 +305,7 @@ def operator_event(booking, revised: datetime) -> Event:
     _add_times(event, booking, tzid)
     event.add("summary", summary)
     event.add("description", description)
-    event.add("location", clean_text(f"{config['CALL_PLATFORM']}: {handle}", 120))
+    event.add("location", clean_text(f"{call.name}: {handle}", 120))
     event.add("status", _FEED_STATUS.get(state, "CONFIRMED"))
     event.add("class", "PRIVATE")
     event.add("transp", "TRANSPARENT" if state in (State.CANCELLED, State.EXPIRED) else "OPAQUE")

@@ -118,7 +118,7 @@ REGISTRY: dict[str, Platform] = {p.id: p for p in (
     ),
     Platform(
         "whatsapp", "WhatsApp", (PHONE,),
-        field_hint=_l("The mobile number you use WhatsApp with, for example 0151 2345678 or +46 70 123 45 67."),
+        field_hint=_l("The mobile number you use WhatsApp with, for example 0151 23456789 or +46 70 123 45 67."),
         client_hint=_l("Install WhatsApp on your phone, sign in with your number and save %(handle)s in "
                        "your phone's contacts."),
         link=_whatsapp_link,
@@ -183,7 +183,7 @@ def _phone(raw: str, lang: str | None) -> str:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
         raise HandleError(_("This is not a valid phone number. Please enter it with its country code, "
-                            "for example +49 151 2345678 or +46 70 123 45 67."))
+                            "for example +49 151 23456789 or +46 70 123 45 67."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

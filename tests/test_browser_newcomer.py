@@ -36,7 +36,7 @@ def _page(browser, width=1280, locale="de-DE", timezone_id="Europe/Berlin"):
 def _fill(page):
     page.fill("#name", "Erika Muster")
     page.fill("#email", "erika@example.org")
-    page.fill("#call_handle", "erika.muster")
+    page.fill("#call_handle", "erika.muster@example.org")
     page.check("#accept_terms")
 
 

@@ -205,7 +205,7 @@ def _register_template_helpers(app):
             "LANGUAGES": LANGUAGES,
             "LANGUAGE_NAMES": LANGUAGE_NAMES,
             "brand": app.config["BRAND"],
-            # Pages without a booking name the platforms offered ("Microsoft Teams or WhatsApp");
+            # Pages without a booking name the platforms offered (as "A, B or C");
             # a booking's pages, e-mails and invites name its own (booked_call(booking)).
             "platform": LazyString(platforms.names_of_enabled),
             "contact_email": app.config["CONTACT_EMAIL"],

@@ -399,3 +399,31 @@ def test_the_hard_coded_name_check_would_catch_one():
     assert _found("Installieren Sie die Teams-App", names) == ["Teams"]
     assert _found("Signal, WhatsApp", names) == ["Signal", "WhatsApp"]
     assert _found("signals.py und Signale", names) == []
+
+
+def test_the_migration_puts_existing_bookings_and_messages_on_the_default_platform(app):
+    """Rows from before platforms existed: on Microsoft Teams, their call handles unchanged."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from reflexion.extensions import db
+
+    db.drop_all()
+    upgrade(revision="20261201_0003")
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO booking (ref, access_key_hash, state, start_at, end_at, name, email, call_handle, lang,"
+            " created_at, created_by, fee_cents, currency, ical_uid, ical_sequence, verify_failures)"
+            " VALUES ('R-OLD001', 'x', 'confirmed', :t, :t, 'Old Client', 'old@example.org', 'old.skype.name',"
+            " 'de', :t, 'client', 9000, 'EUR', 'old@reflexion', 0, 0)"), {"t": MONDAY_MORNING})
+        for handle in ("old.skype.name", None):
+            connection.execute(text(
+                "INSERT INTO contact_message (name, email, call_handle, message, lang, received_at)"
+                " VALUES ('Old', 'old@example.org', :handle, 'hello', 'de', :t)"), {"handle": handle, "t": MONDAY_MORNING})
+    upgrade()
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT call_platform, call_handle FROM booking")).all() == [
+            ("teams", "old.skype.name")]
+        assert sorted(connection.execute(text("SELECT call_handle, call_platform FROM contact_message")).all(),
+                      key=str) == sorted([("old.skype.name", "teams"), (None, None)], key=str)
+    downgrade(revision="base")

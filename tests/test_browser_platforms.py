@@ -133,3 +133,30 @@ def test_the_panel_copies_the_handle_by_keyboard_and_links_the_call(app, db, mak
     page.screenshot(path=str(SHOTS / "panel-whatsapp.png"), full_page=True)
     assert not errors, errors
     context.close()
+
+
+@pytest.mark.parametrize("lang, locale", [("de", "de-DE"), ("sv", "sv-SE")])
+def test_the_platform_choice_has_no_axe_violation(live_server, browser, lang, locale):
+    """The radio group, the hints and the error state, at both widths (axe-core, as the a11y suite runs it)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import provision
+    from test_browser_accessibility import RUN_AXE
+
+    axe = provision.ensure_axe().read_text()
+    found = []
+    for width in (1280, 375):
+        page, errors = _page(browser, width, locale)
+        page.goto(f"{live_server}/{lang}/book/{SLOT}")
+        page.check("#call_platform-signal")
+        page.evaluate(axe)
+        found += [f"{width} {v['id']} {v['nodes']}" for v in page.evaluate(RUN_AXE)]
+        page.fill("#call_handle", "erika muster")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#call_handle-error")
+        page.evaluate(axe)
+        found += [f"{width} error {v['id']} {v['nodes']}" for v in page.evaluate(RUN_AXE)]
+        assert not errors, errors
+        page.context.close()
+    assert not found, found

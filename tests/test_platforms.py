@@ -283,6 +283,20 @@ def test_the_emails_and_the_invite_name_the_booked_platform(two_platforms, app, 
     assert "WhatsApp" in str(event["DESCRIPTION"]) and OPERATOR_PHONE in str(event["DESCRIPTION"])
 
 
+def test_the_cancellation_email_names_the_booked_platform(two_platforms, app, db, jobs, make_booking, frozen_now):
+    from reflexion.booking.cancellation import cancel_booking
+    from reflexion.booking.states import Actor
+
+    frozen_now(MONDAY_MORNING)
+    booking = make_booking(TUESDAY_NINE, call_platform="whatsapp", call_handle="+46701234567", lang="sv")
+    cancel_booking(booking, actor=Actor.OPERATOR)
+    db.session.commit()
+    run_worker(app)
+    (message,) = outbox_messages(app)
+    for subtype in ("plain", "html"):
+        assert "WhatsApp" in message.get_body(preferencelist=(subtype,)).get_content()
+
+
 def test_a_teams_booking_keeps_teams_when_the_operator_later_offers_only_whatsapp(two_platforms, app, client, db,
                                                                                   weekly_hours, frozen_now):
     frozen_now(MONDAY_MORNING)

@@ -92,11 +92,16 @@ def test_the_hint_follows_the_chosen_platform_and_whatsapp_books_with_a_phone_nu
 
 
 def test_without_javascript_every_hint_is_readable(live_server, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{live_server}/de/book/{SLOT}")
     assert _visible_hints(page) == ["teams", "whatsapp", "signal"]
     assert page.locator("[data-platform-hint]").evaluate_all("els => els.every(e => e.offsetHeight > 0)")
+    page.screenshot(path=str(SHOTS / "booking-form-de-no-js.png"), full_page=True)
+    page.goto(f"{live_server}/sv/contact")
+    assert _visible_hints(page) == ["teams", "whatsapp", "signal"]
+    page.screenshot(path=str(SHOTS / "contact-sv-no-js.png"), full_page=True)
     context.close()
 
 
@@ -120,6 +125,7 @@ def test_the_panel_copies_the_handle_by_keyboard_and_links_the_call(app, db, mak
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/operator/")
     assert "WhatsApp" in page.locator(f"[data-booking='{booking.ref}'] [data-booked-platform]").inner_text()
+    page.screenshot(path=str(SHOTS / "dashboard-platform.png"), full_page=True)
     page.goto(f"{live_server}/operator/sessions/{booking.id}")
     assert page.get_attribute("[data-call-link]", "href") == "https://wa.me/4915123456789"
     button = page.locator(".call-card button.copy")

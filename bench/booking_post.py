@@ -45,7 +45,7 @@ def prepare(base, slot):
 
 def post(opener, token, base, slot, n):
     data = urllib.parse.urlencode({"csrf_token": token, "name": f"Client {n}", "email": f"c{n}@example.org",
-                                   "call_handle": f"client.{n}", "accept_terms": "y", "early_start": "y"}).encode()
+                                   "call_handle": f"client.{n}@example.org", "accept_terms": "y", "early_start": "y"}).encode()
     started = time.perf_counter()
     try:
         with opener.open(f"{base}/de/book/{slot}", data=data, timeout=60) as response:

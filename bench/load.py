@@ -82,7 +82,7 @@ def client_loop(base, stats, stop_at, n):
             token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
             if status == 200 and token:
                 data = urllib.parse.urlencode({"csrf_token": token.group(1), "name": f"Load {n}",
-                                               "email": f"load{n}@example.org", "call_handle": f"load.{n}",
+                                               "email": f"load{n}@example.org", "call_handle": f"load.{n}@example.org",
                                                "accept_terms": "y", "early_start": "y"}).encode()
                 request(opener, stats, "book", f"{base}/{lang}/book/{slot}", data=data)
         time.sleep(rng.uniform(0.05, 0.3))

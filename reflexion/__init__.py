@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_security_headers(app)
     register_cli(app)
     _connect_effects()
+    _teach_settings()
     return app
 
 
@@ -94,6 +95,14 @@ def _trust_proxies(app):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
+def _teach_settings():
+    """Rules the settings store takes from the domains: the call platforms' handle formats."""
+    from reflexion import platforms  # inside: as in _connect_effects
+    from reflexion.settings import registry  # inside: as in _connect_effects
+
+    registry.replace_rules("PLATFORMS", validate=platforms.settings_rule)
 
 
 def _connect_effects():
@@ -179,6 +188,8 @@ def _register_template_helpers(app):
     # inside: this package is every module's parent; a top-level import would load the app for any import
     from reflexion.booking.payment_qr import payment_qr
     from reflexion.receipts.documents import credit_note_for, receipt_for
+    from flask_babel import LazyString
+    from reflexion import platforms
     from reflexion.booking.states import CONFIRMED_STATES, Actor, State, can_transition
     from reflexion.clock.status import for_display as clock_status, format_ms
     from reflexion.i18n import (
@@ -193,6 +204,10 @@ def _register_template_helpers(app):
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.globals["switch_language_url"] = switch_language_url
     app.jinja_env.globals["setting"] = setting  # the practice's settings (reflexion/settings)
+    # Call platforms (reflexion/platforms): the ones offered now, and a booking's own
+    app.jinja_env.globals["enabled_platforms"] = platforms.enabled_platforms
+    app.jinja_env.globals["booked_call"] = platforms.booked_call
+    app.jinja_env.globals["platform_name"] = platforms.display_name
     app.jinja_env.globals["clock_status"] = clock_status  # footer note, dashboard widget
     app.jinja_env.globals["payment_qr"] = payment_qr  # the EPC QR code in the payment instructions
     app.jinja_env.globals["receipt_for"] = receipt_for  # the booking page's receipt and credit note links
@@ -210,7 +225,9 @@ def _register_template_helpers(app):
             "LANGUAGES": LANGUAGES,
             "LANGUAGE_NAMES": LANGUAGE_NAMES,
             "brand": setting("BRAND"),
-            "platform": app.config["CALL_PLATFORM"],
+            # Pages without a booking name the platforms offered (as "A, B or C");
+            # a booking's pages, e-mails and invites name its own (booked_call(booking)).
+            "platform": LazyString(platforms.names_of_enabled),
             "contact_email": setting("CONTACT_EMAIL"),
             "contact_phone": setting("CONTACT_PHONE"),
             "fee": format_money(fee_cents(), setting("CURRENCY")),

@@ -53,8 +53,6 @@ def load_settings(overrides=None):
         # The practice
         "BRAND": _env("REFLEXION_BRAND", "Internet Reflexion®"),
         "TIMEZONE": _env("REFLEXION_TIMEZONE", "Europe/Berlin"),
-        "CALL_PLATFORM": _env("REFLEXION_CALL_PLATFORM", "Skype"),
-        "OPERATOR_HANDLE": _env("REFLEXION_OPERATOR_HANDLE", "internet.reflexion"),
         "OPERATOR_NAME": _env("REFLEXION_OPERATOR_NAME", "Internet Reflexion"),
         "CONTACT_EMAIL": _env("REFLEXION_CONTACT_EMAIL", "kontakt@internet-reflexion.example"),
         "CONTACT_PHONE": _env("REFLEXION_CONTACT_PHONE", "+49 30 1234567"),

@@ -1,21 +1,12 @@
 """Field rules and the client-detail fields shared by the booking, contact and operator forms."""
-import re
 import unicodedata
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
-from reflexion import clock
-from reflexion.i18n import practice_zone
-
-CALL_HANDLE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+,-]{1,63}$")
-
-
-def call_handle_chars(form, field):
-    """Letters, digits and . _ : @ + , - (Skype names, 'live:' ids, e-mail-like handles)."""
-    if field.data and not CALL_HANDLE_PATTERN.match(field.data.strip()):
-        raise ValidationError(_l("Please enter your call name with letters, digits and . _ - : @ + only."))
+from reflexion import clock, platforms
+from reflexion.i18n import practice_zone, select_locale
 
 
 def printable_text(form, field):
@@ -83,7 +74,11 @@ def email_field(label, required_message):
 
 
 def call_handle_field(label, required_message=None):
-    """The client's name on the call platform; optional when ``required_message`` is None."""
+    """The client's handle on the chosen platform; optional when ``required_message`` is None.
+
+    Its form (phone number, e-mail address, user name) is checked against the chosen platform
+    by :class:`CallPlatformForm`, with the same rule the domain applies.
+    """
     from wtforms import StringField
     from wtforms.validators import DataRequired, Length, Optional
 
@@ -91,5 +86,50 @@ def call_handle_field(label, required_message=None):
     return StringField(label, filters=[strip_filter], validators=[
         presence,
         Length(min=2, max=64, message=_l("Please enter between 2 and 64 characters.")),
-        call_handle_chars,
+        printable_text, single_line,
     ])
+
+
+def call_platform_field(label):
+    """The platform the client is called on: one of those offered now (choices set per form)."""
+    from wtforms import RadioField
+
+    return RadioField(label, filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
+                      validate_choice=False)
+
+
+class CallPlatformForm:
+    """Mixin for forms with ``call_platform`` and ``call_handle``: the offered platforms as
+    choices (the first preselected), the handle checked for the chosen platform.
+
+    ``handle_lang`` names the field holding the client's language (national phone numbers are
+    read in that country); without one, the page's language.
+    """
+
+    handle_lang: str | None = None
+
+    def __init__(self, *args, **kwargs):
+        offered = platforms.enabled_platforms()
+        kwargs.setdefault("call_platform", offered[0].id)
+        super().__init__(*args, **kwargs)
+        self.offered_platforms = offered
+        self.call_platform.choices = [(entry.id, entry.name) for entry in offered]
+
+    def chosen_platform(self):
+        """The offered platform the form names (the first offered when it names none)."""
+        return platforms.enabled(self.call_platform.data) or (
+            None if self.call_platform.data else self.offered_platforms[0])
+
+    def validate_call_platform(self, field):
+        if self.chosen_platform() is None:
+            raise ValidationError(_l("Please choose one of the offered call platforms."))
+
+    def validate_call_handle(self, field):
+        chosen = self.chosen_platform()
+        if chosen is None or not field.data:
+            return
+        lang = getattr(self, self.handle_lang).data if self.handle_lang else select_locale()
+        try:
+            platforms.normalize_client_handle(chosen.id, field.data, lang)
+        except platforms.HandleError as exc:
+            raise ValidationError(str(exc)) from None

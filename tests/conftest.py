@@ -66,6 +66,7 @@ def app_config(tmp_path, redis_server):
         # The operator's notices are on by default (to the contact e-mail); tests that count
         # e-mails would count them too, so they are off unless a test turns them on.
         "MAIL_OPERATOR_NOTICE": "off",
+        "PLATFORMS": "teams=kontakt@internet-reflexion.example",
     }
 
 
@@ -137,7 +138,7 @@ def make_booking(db):
     counter = {"n": 0}
 
     def make(start, *, state="awaiting_payment", name="Erika Muster", email="erika@example.org",
-             call_handle="erika.muster", lang="de", access_key="abcd-efgh-jkmn"):
+             call_handle="erika.muster", lang="de", access_key="abcd-efgh-jkmn", call_platform="teams"):
         from datetime import timedelta
 
         from reflexion.sessions.deadlines import session_end
@@ -147,7 +148,7 @@ def make_booking(db):
         booking = Booking(
             ref=codes.new_reference(), access_key_hash=codes.hash_access_key(access_key), state=state,
             start_at=start, end_at=session_end(start), name=name, email=email, call_handle=call_handle,
-            lang=lang, created_at=now, created_by="client", terms_version="test", terms_accepted_at=now,
+            call_platform=call_platform, lang=lang, created_at=now, created_by="client", terms_version="test", terms_accepted_at=now,
             payment_deadline=now + timedelta(hours=48), fee_cents=9000, currency="EUR",
             ical_uid=f"test-{counter['n']}-{start.timestamp()}@reflexion",
         )

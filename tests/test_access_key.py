@@ -31,7 +31,7 @@ def jobs(app):
 
 def _book(client, lang="de"):
     response = client.post(f"/{lang}/book/{SLOT}", data={
-        "name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika", "accept_terms": "y", "early_start": "y"})
+        "name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika@example.org", "accept_terms": "y", "early_start": "y"})
     assert response.status_code == 303
     return response.headers["Location"].split("/booking/")[1].split("/")[0]
 

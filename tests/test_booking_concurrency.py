@@ -22,7 +22,7 @@ def open_week(weekly_hours, frozen_now):
 
 def _post(base, n):
     data = urllib.parse.urlencode({
-        "name": f"Client {n}", "email": f"client{n}@example.org", "call_handle": f"client.{n}",
+        "name": f"Client {n}", "email": f"client{n}@example.org", "call_handle": f"client.{n}@example.org",
         "accept_terms": "y", "early_start": "y",
     }).encode()
     request = urllib.request.Request(f"{base}/de/book/{SLOT}", data=data, method="POST")
@@ -68,7 +68,7 @@ def test_operator_bookings_at_overlapping_instants_never_both_succeed(app, db, f
             barrier.wait()
             try:
                 operations.book_for_client(base + timedelta(minutes=5 * i), name=f"Client {i}",
-                                           email=f"c{i}@example.org", call_handle=f"client.{i}")
+                                           email=f"c{i}@example.org", call_handle=f"client.{i}@example.org")
                 db.session.commit()
                 outcomes.append("booked")
             except operations.SlotTaken:
@@ -100,7 +100,7 @@ def _book_in_own_process(config, slot_iso, n, barrier):
         barrier.wait(30)
         try:
             operations.book_slot(parse_slot_key(slot_iso), name=f"Client {n}", email=f"p{n}@example.org",
-                                 call_handle=f"proc.{n}", lang="de", accepted_terms=True,
+                                 call_handle=f"proc.{n}@example.org", lang="de", accepted_terms=True,
                                  early_start_requested=True)
             db.session.commit()
             return "booked"

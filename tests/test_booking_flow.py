@@ -14,7 +14,7 @@ def _slots(html):
 
 
 def _book(client, href, **overrides):
-    data = {"name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika.muster",
+    data = {"name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika.muster@example.org",
             "accept_terms": "y", "early_start": "y"}
     data.update(overrides)
     return client.post(href, data=data)

@@ -45,7 +45,7 @@ def scene(db, weekly_hours, frozen_now, make_booking):
     paid = make_booking(NOW + timedelta(minutes=30), state="confirmed", name="Per Svensson", lang="sv")
     make_booking(NOW - timedelta(hours=1), state="completed", name="Anna Early")  # past items in the timeline
     make_booking(NOW + timedelta(hours=5), state="cancelled", name="Otto Cancelled")
-    receive_message(name="Erika Muster", email="erika@example.org", call_handle="erika",
+    receive_message(name="Erika Muster", email="erika@example.org", call_handle="erika@example.org",
                     message="Geht auch abends?", lang="de")
     create_operator("op@example.org", PASSWORD)
     db.session.commit()
@@ -84,7 +84,7 @@ def test_every_public_page_has_no_axe_violation(live_server, browser, axe_source
         if width == 1280:
             page.fill("#name", "Erika Muster")
             page.fill("#email", "erika@example.org")
-            page.fill("#call_handle", "erika.muster")
+            page.fill("#call_handle", "erika.muster@example.org")
             page.check("#accept_terms")
             if page.locator("#early_start").count():  # a session inside the withdrawal period
                 page.check("#early_start")

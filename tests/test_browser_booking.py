@@ -57,7 +57,7 @@ def test_a_client_books_a_slot_and_opens_the_booking_page(live_server, browser, 
     slot.click()
     page.fill("#name", "Erika Muster")
     page.fill("#email", "erika@example.org")
-    page.fill("#call_handle", "erika.muster")
+    page.fill("#call_handle", "erika.muster@example.org")
     page.click("button[type=submit]")  # forgot the tick: the form comes back with a message
     assert page.locator(".field.checkbox .error").is_visible()
     page.check("#accept_terms")

@@ -36,7 +36,7 @@ def _page(browser, width=1280, locale="de-DE", timezone_id="Europe/Berlin"):
 def _fill(page):
     page.fill("#name", "Erika Muster")
     page.fill("#email", "erika@example.org")
-    page.fill("#call_handle", "erika.muster")
+    page.fill("#call_handle", "erika.muster@example.org")
     page.check("#accept_terms")
     if page.locator("#early_start").count():  # a session inside the withdrawal period
         page.check("#early_start")
@@ -78,7 +78,7 @@ def test_the_language_switch_on_the_booking_form_keeps_what_was_typed(live_serve
     page.wait_for_url(f"**/sv/book/{SLOT}")
     assert page.input_value("#name") == "Erika Muster"
     assert page.input_value("#email") == "erika@example.org"
-    assert page.input_value("#call_handle") == "erika.muster"
+    assert page.input_value("#call_handle") == "erika.muster@example.org"
     assert page.is_checked("#accept_terms")
     page.click("button[type=submit]")  # and it books in Swedish
     page.wait_for_selector("[data-access-key]")

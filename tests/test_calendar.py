@@ -98,9 +98,9 @@ def test_request_invite_has_every_part_calendar_apps_need(app, db, make_booking,
     assert str(event["ATTENDEE"]) == "mailto:erika@example.org"
     assert event["ATTENDEE"].params["CN"] == "Erika Muster"
     assert str(event["STATUS"]) == "CONFIRMED"
-    assert "Skype" in str(event["LOCATION"]) and "internet.reflexion" in str(event["LOCATION"])
+    assert "Microsoft Teams" in str(event["LOCATION"]) and "kontakt@internet-reflexion.example" in str(event["LOCATION"])
     description = str(event["DESCRIPTION"])
-    assert "internet.reflexion" in description and "erika.muster" in description
+    assert "kontakt@internet-reflexion.example" in description and "erika.muster" in description
     assert " 15 " in description and " 45 " in description  # the no-answer window and the hard end
     assert f"/de/booking/{booking.ref}" in description
     (alarm,) = event.walk("VALARM")

@@ -64,7 +64,7 @@ def test_operator_dates_far_from_today_are_refused_in_german(app, client, db, fr
     assert client.post("/operator/login", data={"email": "op@example.com", "password": "correct horse battery"}
                        ).status_code == 303
     response = client.post("/operator/bookings/new", data={
-        "day": day, "start_time": "23:30", "name": "A B", "email": "a@b.de", "call_handle": "ab", "lang": "de",
+        "day": day, "start_time": "23:30", "name": "A B", "email": "a@b.de", "call_handle": "ab@b.de", "lang": "de",
         "method": "cash"})
     assert response.status_code == 400 and "innerhalb der nächsten fünf Jahre" in response.get_data(as_text=True)
     response = client.post("/operator/availability/exceptions", data={"day": day, "closed": "y"})

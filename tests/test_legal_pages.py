@@ -14,7 +14,7 @@ UTC = timezone.utc
 BOOKED_AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 MEZ
 INSIDE = "2026-12-07T08:00:00Z"  # Monday 09:00 MEZ: the 14th day after booking
 OUTSIDE = "2026-12-08T08:00:00Z"  # Tuesday 09:00 MEZ: the withdrawal period is over
-FORM = {"name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika.muster", "accept_terms": "y"}
+FORM = {"name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika.muster@example.org", "accept_terms": "y"}
 
 PRACTICE = {
     "OPERATOR_NAME": "Dr. Paula Beispiel",

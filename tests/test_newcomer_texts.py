@@ -16,14 +16,14 @@ def monday(weekly_hours, frozen_now):
 
 def test_german_length_messages_say_shorten_to_at_most(client):
     html = client.post("/de/contact", data={"name": "Erika Muster", "email": "erika@example.org",
-                                            "call_handle": "erika", "message": "x" * 4001}).get_data(as_text=True)
+                                            "call_handle": "erika@example.org", "message": "x" * 4001}).get_data(as_text=True)
     assert "Bitte kürzen Sie Ihre Nachricht auf höchstens 4000 Zeichen." in html
     assert "fassen Sie" not in html
 
 
 def test_swedish_length_messages_say_shorten_to_at_most(client):
     html = client.post("/sv/contact", data={"name": "Erika Muster", "email": "erika@example.org",
-                                            "call_handle": "erika", "message": "x" * 4001}).get_data(as_text=True)
+                                            "call_handle": "erika@example.org", "message": "x" * 4001}).get_data(as_text=True)
     assert "Korta ner ditt meddelande till högst 4000 tecken." in html
 
 

@@ -16,7 +16,7 @@ def _json(result):
 
 def _create(runner, *extra, start="2026-11-29T21:30:00+01:00"):
     return runner.invoke(args=["bookings", "create", "--start", start, "--name", "Per Svensson",
-                               "--email", "per@example.se", "--handle", "per.svensson", *extra])
+                               "--email", "per@example.se", "--handle", "per.svensson@example.se", *extra])
 
 
 def _instant(text):

@@ -25,7 +25,7 @@ def _sent(app):
 def test_a_booking_made_as_paid_sends_only_the_confirmation(app, db, jobs, frozen_now):
     """Point 13: no 'please pay by <start>' e-mail, nothing about an access key never shown."""
     frozen_now(NOW)
-    book_by_operator(START, name="Erika Muster", email="erika@example.org", call_handle="erika", paid=True)
+    book_by_operator(START, name="Erika Muster", email="erika@example.org", call_handle="erika@example.org", paid=True)
     db.session.commit()
     run_worker(app)
     sent = _sent(app)
@@ -38,7 +38,7 @@ def test_a_booking_made_as_paid_sends_only_the_confirmation(app, db, jobs, froze
 def test_an_unpaid_operator_booking_tells_how_to_get_an_access_key(app, db, jobs, frozen_now):
     frozen_now(NOW)
     new = book_by_operator(START + timedelta(days=2), name="Per Svensson", email="per@example.org",
-                           call_handle="per", lang="sv")
+                           call_handle="per@example.se", lang="sv")
     db.session.commit()
     run_worker(app)
     ((subject, text),) = _sent(app)

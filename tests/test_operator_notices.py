@@ -23,9 +23,9 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 MEZ
 SLOT_A = "2026-12-08T08:00:00Z"  # outside the withdrawal period: no extra tick
 SLOT_B = "2026-12-08T09:00:00Z"
 NOTICE_TO = "praxis@example.org"
-CLIENT = {"name": "Erika Geheimnis", "email": "erika.geheim@example.org", "call_handle": "erika.geheim.99",
+CLIENT = {"name": "Erika Geheimnis", "email": "erika.geheim@example.org", "call_handle": "erika.geheim.99@example.net",
           "accept_terms": "y"}
-MESSAGE = {"name": "Karl Vertraulich", "email": "karl.v@example.org", "call_handle": "karl.v.77",
+MESSAGE = {"name": "Karl Vertraulich", "email": "karl.v@example.org", "call_handle": "karl.v.77@example.net",
            "message": "Mein sehr privates Anliegen 4711"}
 PRIVATE = ("Erika", "Geheimnis", "erika.geheim", "Karl", "Vertraulich", "karl.v", "privates Anliegen", "4711")
 
@@ -126,7 +126,7 @@ def test_notices_go_to_the_contact_address_by_default_and_not_for_the_operators_
     app.config.update(MAIL_OPERATOR_NOTICE=None, CONTACT_EMAIL="kontakt@praxis.example")
     frozen_now(NOW)
     result = runner.invoke(args=["bookings", "create", "--start", "2026-12-09T08:00:00Z", "--name", "Op Booked",
-                                 "--email", "op@example.org", "--handle", "op.booked"])
+                                 "--email", "op@example.org", "--handle", "op.booked@example.org"])
     assert result.exit_code == 0, result.output
     cancel_booking(db.session.scalar(select(Booking)), actor=Actor.OPERATOR, note="test")
     db.session.commit()

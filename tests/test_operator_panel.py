@@ -44,11 +44,11 @@ def _countdown(html, key):
 
 def test_dashboard_shows_the_coming_days_with_everything_needed_to_call(client_in, db, frozen_now, make_booking):
     frozen_now(NOW)
-    paid = make_booking(START, state="confirmed", name="Erika Muster", call_handle="erika.muster")
-    unpaid = make_booking(START + timedelta(days=1), name="Per Svensson", call_handle="live:per", lang="sv")
+    paid = make_booking(START, state="confirmed", name="Erika Muster", call_handle="erika.muster@example.org")
+    unpaid = make_booking(START + timedelta(days=1), name="Per Svensson", call_handle="per@example.se", lang="sv")
     make_booking(START + timedelta(days=9), state="confirmed", name="Far Future")
     html = _text(client_in.get("/operator/"))
-    for needle in ["Erika Muster", "Per Svensson", 'data-copy="erika.muster"', 'data-copy="live:per"',
+    for needle in ["Erika Muster", "Per Svensson", 'data-copy="erika.muster@example.org"', 'data-copy="per@example.se"',
                    "10:00\u00a0MEZ", "Svenska", 'data-paid="yes"', 'data-paid="no"',
                    f'data-booking="{paid.ref}" data-state="confirmed"', 'data-state-badge="awaiting_payment"',
                    f'action="/operator/bookings/{unpaid.id}/mark-paid"', 'src="/static/js/operator.js"']:
@@ -62,7 +62,7 @@ def test_dashboard_lists_contact_messages_and_marks_them_read(client_in, db, fro
     from reflexion.pages.operations import receive_message
 
     frozen_now(NOW)
-    message = receive_message(name="Lena", email="lena@example.org", call_handle="lena.l",
+    message = receive_message(name="Lena", email="lena@example.org", call_handle="lena.l@example.org",
                               message="Geht auch Donnerstag?", lang="de")
     db.session.commit()
     html = _text(client_in.get("/operator/"))
@@ -107,11 +107,11 @@ def test_calendar_feed_link_and_regeneration(client_in, db):
 
 def test_session_page_shows_handle_payment_start_and_never_the_confirmation_data(client_in, frozen_now, make_booking):
     frozen_now(NOW)
-    booking = make_booking(START, state="confirmed", call_handle="erika.muster")
+    booking = make_booking(START, state="confirmed", call_handle="erika.muster@example.org")
     html = _text(client_in.get(f"/operator/sessions/{booking.id}"))
     code = codes.confirmation_code_for(booking)
     assert code not in html and code.replace(" ", "") not in html
-    assert 'data-copy="erika.muster"' in html and 'data-paid="yes"' in html
+    assert 'data-copy="erika.muster@example.org"' in html and 'data-paid="yes"' in html
     assert "Montag, 23. November 2026, 10:00\u00a0MEZ" in html  # time and zone on one line
     # The page includes the self-contained polling partial.
     assert re.search(r'id="session-live"[^>]*hx-get="/operator/sessions/\d+\?seen=confirmed" hx-trigger="every 1s" '
@@ -262,7 +262,7 @@ def test_cancel_from_the_session_page(client_in, db, frozen_now, make_booking):
 
 def _book(client, **overrides):
     data = {"day": "2026-11-29", "start_time": "21:30", "name": "Per Svensson", "email": "per@example.se",
-            "call_handle": "per.svensson", "lang": "sv"}
+            "call_handle": "per.svensson@example.se", "lang": "sv"}
     data.update(overrides)
     return client.post("/operator/bookings/new", data=data)
 

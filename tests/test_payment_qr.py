@@ -54,7 +54,7 @@ def test_the_booking_page_shows_a_qr_code_that_decodes_to_the_bookings_transfer(
 def test_the_page_right_after_booking_shows_the_code_too(app, client, db, weekly_hours, frozen_now):
     frozen_now(NOW)
     response = client.post("/de/book/2026-11-24T08:00:00Z", data={
-        "name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika.muster", "accept_terms": "y", "early_start": "y"})
+        "name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika.muster@example.org", "accept_terms": "y", "early_start": "y"})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     ref = re.search(r"data-booking-ref>([^<]+)<", page).group(1)

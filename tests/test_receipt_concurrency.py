@@ -59,7 +59,10 @@ def test_two_processes_confirming_at_once_give_every_number_once_without_gaps(ap
     assert [r.number for r in receipts] == list(range(1, 2 * PER_PROCESS + 1))  # no gap, no duplicate
     assert sorted(r.booking_id for r in receipts) == sorted(ids)  # one per booking
     assert all(r.payment.booking_id == r.booking_id for r in receipts)
-    # Both processes really interleaved: neither got one unbroken block of numbers.
+    # On PostgreSQL both processes really interleave (row locks queue fairly): neither gets one
+    # unbroken block of numbers. SQLite's busy handler lets one writer win again and again, so
+    # there the run may serialise completely; it still must give every number once.
     by_number = [ids.index(r.booking_id) % 2 for r in receipts]
     changes = sum(1 for a, b in zip(by_number, by_number[1:]) if a != b)
-    assert changes >= 2, by_number
+    if db.engine.dialect.name == "postgresql":
+        assert changes >= 2, by_number

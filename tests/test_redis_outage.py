@@ -55,7 +55,7 @@ def test_a_hung_redis_leaves_pages_booking_and_the_panel_working(db, make_app, h
     assert response.status_code == 200 and took < QUICK, took
     href = re.findall(r'data-slot="[^"]+" href="([^"]+)"', response.get_data(as_text=True))[0]
     response, took = _timed(lambda: client.post(href, data={
-        "name": "Erika Muster", "email": "hung@example.org", "call_handle": "erika.muster", "accept_terms": "y", "early_start": "y"}))
+        "name": "Erika Muster", "email": "hung@example.org", "call_handle": "erika.muster@example.org", "accept_terms": "y", "early_start": "y"}))
     assert response.status_code == 303 and took < 2 * QUICK, took  # rate limit, then the e-mail job
     response, took = _timed(lambda: operator.get(f"/operator/sessions/{live.id}", query_string={"seen": "confirmed"},
                                                  headers={"HX-Request": "true"}))

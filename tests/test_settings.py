@@ -62,9 +62,10 @@ def test_numbers_percent_currency_and_addresses(app):
 def test_platforms_keep_the_environment_form_and_are_structured(app):
     assert setting("PLATFORMS") == [{"platform": "teams", "handle": "kontakt@internet-reflexion.example"}]
     parsed = registry.KEYS["PLATFORMS"].parse("teams=me@example.org, whatsapp=+49 170 1234567")
-    assert parsed == [{"platform": "teams", "handle": "me@example.org"}, {"platform": "whatsapp", "handle": "+49 170 1234567"}]
-    assert registry.KEYS["PLATFORMS"].text(parsed) == "teams=me@example.org, whatsapp=+49 170 1234567"
-    for bad in ["", "teams", "teams=a,teams=b"]:
+    # the platforms' own rules (reflexion/platforms) normalise the handles: phone numbers to E.164
+    assert parsed == [{"platform": "teams", "handle": "me@example.org"}, {"platform": "whatsapp", "handle": "+491701234567"}]
+    assert registry.KEYS["PLATFORMS"].text(parsed) == "teams=me@example.org, whatsapp=+491701234567"
+    for bad in ["", "teams", "teams=a,teams=b", "skype=live:me", "whatsapp=not a number"]:
         with pytest.raises(registry.Invalid):
             registry.KEYS["PLATFORMS"].parse(bad)
 
@@ -178,13 +179,13 @@ def test_a_booking_keeps_the_rules_it_was_made_under(app, db, weekly_hours, froz
 
     frozen_now(NOW)
     start = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)    # Wed 10:00 MEZ
-    old = operations.book_slot(start, name="Erika Muster", email="e@example.org", call_handle="erika.m",
+    old = operations.book_slot(start, name="Erika Muster", email="e@example.org", call_handle="erika.m@example.org",
                                lang="de", accepted_terms=True, early_start_requested=True).booking
     db.session.commit()
     change_settings({"SESSION_MINUTES": "50", "NO_ANSWER_MINUTES": "10", "FEE_AMOUNT": "100"}, actor="cli")
     db.session.commit()
     new = operations.book_slot(datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc), name="Sven Svensson", email="s@example.org",
-                               call_handle="sven.s", lang="sv", accepted_terms=True, early_start_requested=True).booking
+                               call_handle="sven.s@example.org", lang="sv", accepted_terms=True, early_start_requested=True).booking
     db.session.commit()
     assert (old.session_minutes, old.no_answer_minutes, old.terms_version, old.fee_cents) == (45.0, 15.0, "2026-12", 9000)
     assert (new.session_minutes, new.no_answer_minutes, new.fee_cents) == (50.0, 10.0, 10000)

@@ -98,7 +98,7 @@ def _book_publicly(browser, start):
     path = "/de/book/" + start.strftime("%Y-%m-%dT%H:%M:%SZ")
     token = browser.csrf(path)
     status, _html, location = browser.request(path, {
-        "csrf_token": token, "name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika.muster",
+        "csrf_token": token, "name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika.muster@example.org",
         "accept_terms": "y", "early_start": "y"})
     assert status == 303, status
     return re.search(r"/booking/([^/]+)/created", location).group(1)
@@ -140,7 +140,7 @@ def test_settings_changed_in_one_web_process_reach_the_other_and_the_worker(app,
         # Before: 24 h notice, 90 € — a paid session soon (operator) and a public booking a day ahead.
         now = clock.now()
         before = book_by_operator(now + timedelta(seconds=2), name="Old Rules", email="old@example.org",
-                                  call_handle="old.rules", paid=True).booking
+                                  call_handle="old.rules@example.org", paid=True).booking
         db.session.commit()
         soon = [s for s in _slots_soon(b, now) if s < now + timedelta(hours=24)]
         assert soon == []
@@ -170,7 +170,7 @@ def test_settings_changed_in_one_web_process_reach_the_other_and_the_worker(app,
         db.session.expire_all()
         after_start = max(clock.now() + timedelta(seconds=1.5), before.end_at + timedelta(seconds=0.5))
         after = book_by_operator(after_start, name="New Rules", email="new@example.org",
-                                 call_handle="new.rules", paid=True).booking
+                                 call_handle="new.rules@example.org", paid=True).booking
         db.session.commit()
 
         old = db.session.scalar(select(Booking).where(Booking.ref == old_ref))

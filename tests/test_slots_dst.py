@@ -130,7 +130,7 @@ def test_operator_may_book_back_to_back_but_never_overlapping(app, make_booking,
 
     frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))
     first = make_booking(datetime(2026, 11, 25, 9, tzinfo=timezone.utc))
-    details = dict(name="Anna Beispiel", email="anna@example.org", call_handle="anna.b")
+    details = dict(name="Anna Beispiel", email="anna@example.org", call_handle="anna.b@example.org")
     back_to_back = operations.book_for_client(first.end_at, **details)
     assert back_to_back.booking.start_at == first.end_at
     with pytest.raises(operations.SlotTaken):
@@ -144,8 +144,8 @@ def test_short_notice_operator_booking_may_be_paid_until_the_start(app, frozen_n
 
     now = frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))
     soon = operations.book_for_client(now + timedelta(hours=1), name="Anna Beispiel",
-                                      email="anna@example.org", call_handle="anna.b").booking
+                                      email="anna@example.org", call_handle="anna.b@example.org").booking
     assert soon.payment_deadline == soon.start_at
     later = operations.book_for_client(now + timedelta(days=10), name="Anna Beispiel",
-                                       email="anna@example.org", call_handle="anna.b").booking
+                                       email="anna@example.org", call_handle="anna.b@example.org").booking
     assert later.payment_deadline == now + timedelta(hours=72)

@@ -21,7 +21,7 @@ def monday(weekly_hours, frozen_now):
 def test_each_reason_is_named_in_german(client, slot, reason, german):
     for method in ("get", "post"):
         response = getattr(client, method)(f"/de/book/{slot}", data={
-            "name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika", "accept_terms": "y", "early_start": "y"})
+            "name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika@example.org", "accept_terms": "y", "early_start": "y"})
         html = response.get_data(as_text=True)
         assert response.status_code == (404 if reason == "too_far" else 410)
         assert f'data-unavailable="{reason}"' in html and german in html
@@ -52,7 +52,7 @@ def test_a_genuinely_taken_time_is_announced_kindly(client, make_booking):
 
 def _book(client, slot="2026-11-25T08:00:00Z", lang="de"):
     return client.post(f"/{lang}/book/{slot}", data={
-        "name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika", "accept_terms": "y", "early_start": "y"})
+        "name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika@example.org", "accept_terms": "y", "early_start": "y"})
 
 
 def test_back_after_booking_leads_to_the_clients_own_booking(client):

@@ -41,6 +41,7 @@ def booking_json(booking: Booking, access_key: str | None = None) -> dict:
         "name": booking.name,
         "email": booking.email,
         "call_handle": booking.call_handle,
+        "call_platform": booking.call_platform,
         "lang": booking.lang,
         "paid": booking.confirmed_at is not None,
         "created_at": iso(booking.created_at),
@@ -63,7 +64,7 @@ def _echo_booking(booking, as_json, access_key=None):
         return
     paid = "paid" if booking.confirmed_at else "not paid"
     click.echo(f"{booking.ref}  {booking.state:<16} {iso(booking.start_at)}  {booking.name} <{booking.email}>  "
-               f"handle {booking.call_handle}  {booking.lang}  {paid}")
+               f"{booking.call_platform} {booking.call_handle}  {booking.lang}  {paid}")
     if access_key:
         click.echo(f"access key: {access_key}  (shown only now)")
 
@@ -80,13 +81,16 @@ def _find(ref) -> Booking:
               help="Start, ISO 8601 (2026-12-01T10:00+01:00 or ...Z); without an offset it is practice time.")
 @click.option("--name", required=True, help="The client's name.")
 @click.option("--email", required=True, help="The client's e-mail address.")
-@click.option("--handle", "call_handle", required=True, help="The client's call name (e.g. Skype name).")
+@click.option("--handle", "call_handle", required=True,
+              help="The client's handle on the platform (phone number, e-mail address or user name, as it takes).")
+@click.option("--platform", "call_platform", default=None,
+              help="The call platform (an enabled one, e.g. teams or whatsapp); default: the first enabled.")
 @click.option("--lang", type=click.Choice(["de", "sv"]), default="de", show_default=True, help="The client's language.")
 @click.option("--paid", is_flag=True, help="The fee has been paid: confirm the booking at once.")
 @click.option("--method", type=click.Choice(PAYMENT_METHODS), default=DEFAULT_PAYMENT_METHOD,
               show_default=True, help="How the fee was paid (with --paid).")
 @click.option("--json", "as_json", is_flag=True, help="Print the new booking as JSON.")
-def create(start, name, email, call_handle, lang, paid, method, as_json):
+def create(start, name, email, call_handle, call_platform, lang, paid, method, as_json):
     """Book a client at any start that overlaps no other booking (no opening-hours or notice rules)."""
 
     try:
@@ -96,17 +100,22 @@ def create(start, name, email, call_handle, lang, paid, method, as_json):
         raise click.ClickException(f"--start {start!r} {reason}") from exc
     form = OperatorBookingForm(
         formdata=MultiDict({"day": start_at.date().isoformat(), "start_time": "00:00", "name": name,
-                            "email": email, "call_handle": call_handle, "lang": lang}),
+                            "email": email, "call_handle": call_handle, "lang": lang,
+                            **({"call_platform": call_platform} if call_platform else {})}),
         meta={"csrf": False},
     )
     if not form.validate():
-        problems = "; ".join(f"--{'handle' if k == 'call_handle' else k}: {' '.join(map(str, v))}"
-                             for k, v in form.errors.items())
+        options = {"call_handle": "handle", "call_platform": "platform"}
+        problems = "; ".join(f"--{options.get(k, k)}: {' '.join(map(str, v))}" for k, v in form.errors.items())
         raise click.ClickException(problems)
     try:
         new = book_by_operator(start_at, name=form.name.data, email=form.email.data,
-                               call_handle=form.call_handle.data, lang=lang, paid=paid, method=method)
+                               call_handle=form.call_handle.data, call_platform=form.call_platform.data,
+                               lang=lang, paid=paid, method=method)
         db.session.commit()
+    except operations.InvalidCallHandle as exc:
+        db.session.rollback()
+        raise click.ClickException(f"--handle: {exc.message}") from exc
     except operations.SlotTaken as exc:
         db.session.rollback()
         raise click.ClickException("this session would overlap another booking") from exc

@@ -4,13 +4,17 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
-from reflexion.validators import call_handle_field, email_field, name_field, strip_filter
+from reflexion.validators import (
+    CallPlatformForm, call_handle_field, call_platform_field, email_field, name_field, strip_filter,
+)
 
 
-class BookingForm(FlaskForm):
+class BookingForm(CallPlatformForm, FlaskForm):
     name = name_field(_l("Your name"), _l("Please enter your name."))
     email = email_field(_l("E-mail address"), _l("Please enter your e-mail address."))
-    call_handle = call_handle_field(_l("Your call name"), _l("Please enter the name under which we can call you."))
+    call_platform = call_platform_field(_l("Where should we call you?"))
+    call_handle = call_handle_field(_l("Your handle on the call platform"),
+                                    _l("Please enter the name under which we can call you."))
     accept_terms = BooleanField(
         _l("I accept the terms of the video call"),
         validators=[DataRequired(_l("Please confirm that you accept the terms."))],

@@ -22,6 +22,10 @@ class Booking(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254))
     call_handle: Mapped[str] = mapped_column(String(64))
+    #: The platform the client booked (reflexion/platforms); kept when the operator stops offering it
+    call_platform: Mapped[str] = mapped_column(String(32), server_default="teams")
+    #: The operator's handle on that platform when the booking was made (shown once it is no longer enabled)
+    operator_handle: Mapped[str | None] = mapped_column(String(64))
     lang: Mapped[str] = mapped_column(String(2), default="de")
     created_at = mapped_column(UTCDateTime, nullable=False)
     created_by: Mapped[str] = mapped_column(String(16), default="client")

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from reflexion import clock, signals
+from reflexion import clock, platforms, signals
 from reflexion.availability import slots as slot_rules
 from reflexion.booking import codes, rules
 from reflexion.booking.models import Booking, Transition
@@ -59,13 +59,40 @@ class EarlyStartNotRequested(BookingError):
     """The session would begin inside the withdrawal period, and the client did not ask for that."""
 
 
+class InvalidCallHandle(BookingError):
+    """The platform is not offered or the handle does not fit it; ``message`` is localized."""
+
+    def __init__(self, message: str):
+        super().__init__("call_handle")
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ClientCall:
+    platform: platforms.Enabled
+    handle: str  # normalised: E.164 phone number, e-mail address or user name
+
+
+def client_call(call_platform: str | None, call_handle: str | None, lang: str) -> ClientCall:
+    """The offered platform a client chose (default: the first offered) and their handle on it.
+
+    The one check for every way in (booking form, operator's form, CLI); raises
+    :class:`InvalidCallHandle`.
+    """
+    try:
+        chosen = platforms.check_offered(call_platform or platforms.default_platform())
+        return ClientCall(chosen, platforms.normalize_client_handle(chosen.id, call_handle, lang))
+    except platforms.HandleError as exc:
+        raise InvalidCallHandle(str(exc)) from None
+
+
 @dataclass
 class NewBooking:
     booking: Booking
     access_key: str  # shown once to the client, never stored in clear
 
 
-def _create(start: datetime, *, name, email, call_handle, lang, actor: Actor,
+def _create(start: datetime, *, name, email, call: ClientCall, lang, actor: Actor,
             terms_version: str | None, now: datetime) -> NewBooking:
     access_key = codes.new_access_key()
     booking = Booking(
@@ -76,7 +103,9 @@ def _create(start: datetime, *, name, email, call_handle, lang, actor: Actor,
         end_at=session_end(start),
         name=name.strip(),
         email=email.strip(),
-        call_handle=call_handle.strip(),
+        call_handle=call.handle,
+        call_platform=call.platform.id,
+        operator_handle=call.platform.handle,
         lang=lang,
         created_at=now,
         created_by=actor.value,
@@ -121,17 +150,20 @@ def needs_early_start_request(start: datetime, now: datetime | None = None) -> b
 
 
 def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang: str,
-              accepted_terms: bool, early_start_requested: bool = False) -> NewBooking:
+              accepted_terms: bool, early_start_requested: bool = False,
+              call_platform: str | None = None) -> NewBooking:
     """Book a public slot for a client into ``awaiting_payment``.
 
     Raises :class:`SlotUnavailable` when the opening hours or notice rules do not offer
     ``start`` and :class:`SlotTaken` when another live booking holds or overlaps it — the
-    latter also from the database's unique index when two requests race.
+    latter also from the database's unique index when two requests race;
+    :class:`InvalidCallHandle` when the handle does not fit the chosen platform.
     Raises :class:`EarlyStartNotRequested` when the session begins inside the withdrawal period
     and ``early_start_requested`` is false; when it is true, the booking records when.
     """
     if not accepted_terms:
         raise BookingError("terms")
+    call = client_call(call_platform, call_handle, lang)
     now = clock.now()
     early_start = needs_early_start_request(start, now)
     if early_start and not early_start_requested:
@@ -143,7 +175,7 @@ def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang:
         raise SlotUnavailable(reason)
     if slot_rules.overlapping_bookings(start, session_end(start)):
         raise SlotTaken("taken")
-    new = _create(start, name=name, email=email, call_handle=call_handle, lang=lang,
+    new = _create(start, name=name, email=email, call=call, lang=lang,
                   actor=Actor.CLIENT, terms_version=setting("TERMS_VERSION"), now=now)
     if early_start:
         new.booking.early_start_requested_at = now
@@ -151,18 +183,21 @@ def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang:
     return new
 
 
-def book_for_client(start: datetime, *, name: str, email: str, call_handle: str, lang: str = "de") -> NewBooking:
+def book_for_client(start: datetime, *, name: str, email: str, call_handle: str, lang: str = "de",
+                    call_platform: str | None = None) -> NewBooking:
     """Book any start instant for a client who phoned or wrote (operator; no opening-hours rules).
 
-    The session must still overlap no other live booking.
+    The session must still overlap no other live booking; the handle follows the same rule as
+    the client's own booking (:func:`client_call`).
     """
+    call = client_call(call_platform, call_handle, lang)
     lock_schedule()
     now = clock.now()
     if start <= now:
         raise SlotUnavailable("past")
     if slot_rules.overlapping_bookings(start, session_end(start), with_buffer=False):
         raise SlotTaken("overlap")
-    new = _create(start, name=name, email=email, call_handle=call_handle, lang=lang,
+    new = _create(start, name=name, email=email, call=call, lang=lang,
                   actor=Actor.OPERATOR, terms_version=None, now=now)
     signals.booking_created.send(new.booking)
     return new

@@ -141,6 +141,7 @@ def book(slot):
                 start, name=form.name.data, email=form.email.data,
                 call_handle=form.call_handle.data, lang=g.lang,
                 accepted_terms=form.accept_terms.data, early_start_requested=form.early_start.data,
+                call_platform=form.call_platform.data,
             )
             db.session.commit()
         except operations.EarlyStartNotRequested:
@@ -148,6 +149,10 @@ def book(slot):
             form.early_start.errors.append(_("This session begins within the 14-day withdrawal period. "
                                              "Please confirm that you want it to take place then."))
             return render_template("booking/form.html", **dict(form_page, early_start_needed=True)), 400
+        except operations.InvalidCallHandle as exc:  # the form checks the same rule: a changed setting
+            db.session.rollback()
+            form.call_handle.errors.append(exc.message)
+            return render_template("booking/form.html", **form_page), 400
         except operations.SlotTaken:
             db.session.rollback()
             return _unavailable(start, "taken")

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vRecur
 
 from reflexion import clock
+from reflexion.platforms import booked_call
 from reflexion.booking.states import State
 from reflexion.sessions.deadlines import no_answer_window, session_length
 from reflexion.settings import setting
@@ -168,14 +169,16 @@ def attendee(booking) -> vCalAddress:
 
 def _client_texts(booking, lang: str) -> dict:
     config = current_app.config
-    brand, platform, handle = setting("BRAND"), config["CALL_PLATFORM"], config["OPERATOR_HANDLE"]
+    call = booked_call(booking)  # the booked platform, even when the operator no longer offers it
+    brand, platform, handle = setting("BRAND"), call.name, clean_text(call.operator_handle or "", 64)
     # the rules the booking was made under
     no_answer = int(no_answer_window(booking).total_seconds() // 60)
     length = int(session_length(booking).total_seconds() // 60)
     lines = [
         _("%(brand)s calls you on %(platform)s at the booked time. You cannot call in yourself.",
           brand=brand, platform=platform),
-        _("Add %(handle)s to your %(platform)s contacts before the call.", handle=handle, platform=platform),
+        *([_("Add %(handle)s to your %(platform)s contacts before the call.", handle=handle, platform=platform)]
+          if handle else []),
         _("We will call your %(platform)s name: %(client_handle)s",
           platform=platform, client_handle=clean_text(booking.call_handle, 64)),
         _("Have your confirmation data ready: you read it out at the start of the call. "
@@ -186,8 +189,9 @@ def _client_texts(booking, lang: str) -> dict:
         _("Your booking page: %(url)s", url=booking_url(booking, lang)),
     ]
     return {
-        "summary": _("Video call with %(brand)s", brand=brand),
-        "location": _("%(platform)s, call name %(handle)s", platform=platform, handle=handle),
+        "summary": _("Video call with %(brand)s on %(platform)s", brand=brand, platform=platform),
+        "location": (_("%(platform)s, call name %(handle)s", platform=platform, handle=handle)
+                     if handle else platform),
         "description": "\n".join(lines),
         "alarm": _("Your video call with %(brand)s starts soon. Have your confirmation data ready.",
                    brand=brand),
@@ -282,6 +286,7 @@ def operator_event(booking, revised: datetime) -> Event:
     tzid = config["TIMEZONE"]
     state = State(booking.state)
     name, handle = clean_text(booking.name, 120), clean_text(booking.call_handle, 64)
+    call = booked_call(booking)
     if state == State.AWAITING_PAYMENT:
         summary = _("Unpaid: %(name)s (%(handle)s)", name=name, handle=handle)
     elif state in (State.CANCELLED, State.EXPIRED):
@@ -290,7 +295,8 @@ def operator_event(booking, revised: datetime) -> Event:
         summary = _("Call %(name)s (%(handle)s)", name=name, handle=handle)
     description = "\n".join([
         _("Booking %(ref)s", ref=booking.ref),
-        _("Call %(platform)s name: %(handle)s", platform=config["CALL_PLATFORM"], handle=handle),
+        _("Call %(platform)s name: %(handle)s", platform=call.name, handle=handle),
+        *([_("Start the call: %(url)s", url=call.call_link)] if call.call_link else []),
         _("Operator panel: %(url)s", url=external_url("operator.dashboard")),
     ])
     event = Event()
@@ -301,7 +307,7 @@ def operator_event(booking, revised: datetime) -> Event:
     _add_times(event, booking, tzid)
     event.add("summary", summary)
     event.add("description", description)
-    event.add("location", clean_text(f"{config['CALL_PLATFORM']}: {handle}", 120))
+    event.add("location", clean_text(f"{call.name}: {handle}", 120))
     event.add("status", _FEED_STATUS.get(state, "CONFIRMED"))
     event.add("class", "PRIVATE")
     event.add("transp", "TRANSPARENT" if state in (State.CANCELLED, State.EXPIRED) else "OPAQUE")

@@ -40,6 +40,7 @@ from reflexion.booking.states import CONFIRMED_STATES, State
 from reflexion.calendar.invite import CANCEL, REQUEST, clean_text, invite_bytes
 from reflexion.extensions import db
 from reflexion.i18n import format_instant, format_money
+from reflexion.platforms import booked_call
 from reflexion.sessions.deadlines import needs_reminder
 from reflexion.booking.access import new_key_token
 from reflexion.booking.payment_qr import payment_qr
@@ -173,8 +174,6 @@ def _context(kind: str, booking, lang: str, event_at=None) -> dict:
         "kind": kind,
         "lang": lang,
         "brand": setting("BRAND"),
-        "platform": config["CALL_PLATFORM"],
-        "operator_handle": config["OPERATOR_HANDLE"],
         "contact_email": setting("CONTACT_EMAIL"),
         "contact_phone": setting("CONTACT_PHONE"),
         "contact_url": url_for("pages.contact", lang=lang, _external=True),
@@ -188,8 +187,13 @@ def _context(kind: str, booking, lang: str, event_at=None) -> dict:
         context["operator_url"] = url_for("operator.dashboard", _external=True)
         context["notice"] = _notice(kind, booking, event_at)[1]
         return context
+    call = booked_call(booking)
     context.update(
         booking=booking,
+        # The booked platform and who calls from which handle on it (reflexion/platforms)
+        call=call,
+        platform=call.name,
+        operator_handle=call.operator_handle,
         ref=booking.ref,
         start=format_instant(booking.start_at, "full", lang),
         end=format_instant(booking.end_at, "time", lang),

@@ -1,6 +1,6 @@
 """Push notices to the operator through notification URLs (``NOTICE_URLS``), with apprise.
 
-apprise (https://github.com/caronc/apprise) speaks ntfy, Telegram, Signal, Matrix, e-mail and
+apprise (https://github.com/caronc/apprise) speaks ntfy, Matrix, messengers, e-mail and
 many more, each configured by one URL (``ntfys://topic``, ``tgram://token/chat`` …). The
 receivers here run inside the transaction that made the change and only take note; after the
 commit one RQ job per URL sends the notice, retried like e-mails (``MAIL_RETRY_INTERVALS``).

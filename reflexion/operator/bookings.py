@@ -33,14 +33,17 @@ def parse_start(text: str) -> datetime:
 
 
 def book_by_operator(start: datetime, *, name: str, email: str, call_handle: str, lang: str = "de",
-                     paid: bool = False, method: str = DEFAULT_PAYMENT_METHOD) -> NewBooking:
+                     paid: bool = False, method: str = DEFAULT_PAYMENT_METHOD,
+                     call_platform: str | None = None) -> NewBooking:
     """Book ``start`` for a client (any instant overlapping no other booking); with ``paid`` also
     record the payment, which confirms the booking and schedules its session timers.
 
     Raises :class:`reflexion.booking.operations.SlotTaken` / ``SlotUnavailable`` like
-    :func:`~reflexion.booking.operations.book_for_client`. The caller commits.
+    :func:`~reflexion.booking.operations.book_for_client`, and ``InvalidCallHandle`` for a handle
+    that does not fit ``call_platform`` (default: the first one offered). The caller commits.
     """
-    new = book_for_client(start, name=name, email=email, call_handle=call_handle, lang=lang)
+    new = book_for_client(start, name=name, email=email, call_handle=call_handle, lang=lang,
+                          call_platform=call_platform)
     if paid:
         confirm_payment(new.booking, actor=Actor.OPERATOR, method=method)
     return new

@@ -8,7 +8,9 @@ from reflexion.booking.models import DEFAULT_PAYMENT_METHOD
 from reflexion.booking.payments import METHOD_LABELS
 from reflexion.validators import (
     plausible_day,
+    CallPlatformForm,
     call_handle_field,
+    call_platform_field,
     email_field,
     name_field,
     printable_text,
@@ -32,17 +34,20 @@ class ActionForm(FlaskForm):
     """A button that changes something: nothing but the CSRF token."""
 
 
-class OperatorBookingForm(FlaskForm):
+class OperatorBookingForm(CallPlatformForm, FlaskForm):
     """Book a client who phoned or wrote: any start that overlaps no other booking."""
+
+    handle_lang = "lang"  # a national phone number is read in the client's country
 
     day = DateField(_l("Date"), validators=[InputRequired(_l("Please enter the date.")), plausible_day])
     start_time = TimeField(_l("Start (practice time)"), validators=[InputRequired(_l("Please enter the start time."))])
     name = name_field(_l("Client's name"), _l("Please enter the client's name."))
     email = email_field(_l("Client's e-mail address"), _l("Please enter the client's e-mail address."))
-    call_handle = call_handle_field(_l("Client's call name"),
-                                    _l("Please enter the name under which the client can be called."))
     lang = SelectField(_l("Client's language"), choices=[SelectChoice("de", "Deutsch"), SelectChoice("sv", "Svenska")],
                        default="de")
+    call_platform = call_platform_field(_l("Call platform"))
+    call_handle = call_handle_field(_l("Client's handle on the platform"),
+                                    _l("Please enter the name under which the client can be called."))
     paid = BooleanField(_l("The fee has been paid"))
     method = SelectField(_l("Paid by"), default=DEFAULT_PAYMENT_METHOD, choices=payment_method_choices)
 

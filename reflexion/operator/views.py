@@ -185,11 +185,16 @@ def new_booking():
         start = start_from_local(form.day.data, form.start_time.data)
         new = book_by_operator(start, name=form.name.data, email=form.email.data,
                                call_handle=form.call_handle.data, lang=form.lang.data,
+                               call_platform=form.call_platform.data,
                                paid=form.paid.data, method=form.method.data)
         db.session.commit()
     except BadStart:
         db.session.rollback()
         form.start_time.errors.append(_("This local time does not exist (the clocks go forward then)."))
+        return render_template("operator/booking_form.html", form=form), 400
+    except operations.InvalidCallHandle as exc:
+        db.session.rollback()
+        form.call_handle.errors.append(exc.message)
         return render_template("operator/booking_form.html", form=form), 400
     except operations.SlotUnavailable:
         db.session.rollback()

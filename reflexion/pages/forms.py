@@ -4,13 +4,16 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from reflexion.validators import call_handle_field, email_field, name_field, printable_text, strip_filter
+from reflexion.validators import (
+    CallPlatformForm, call_handle_field, call_platform_field, email_field, name_field, printable_text, strip_filter,
+)
 
 
-class ContactForm(FlaskForm):
+class ContactForm(CallPlatformForm, FlaskForm):
     name = name_field(_l("Your name"), _l("Please enter your name."))
     email = email_field(_l("E-mail address"), _l("Please enter your e-mail address."))
-    call_handle = call_handle_field(_l("Your call name (optional)"))
+    call_platform = call_platform_field(_l("Where should we call you?"))
+    call_handle = call_handle_field(_l("Your handle on the call platform (optional)"))
     message = TextAreaField(
         _l("Your message"), filters=[strip_filter],
         validators=[DataRequired(_l("Please write a message.")),

@@ -13,6 +13,8 @@ class ContactMessage(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254))
     call_handle: Mapped[str | None] = mapped_column(String(64))
+    #: The platform the call handle is for (reflexion/platforms); None without a handle
+    call_platform: Mapped[str | None] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
     lang: Mapped[str] = mapped_column(String(2))
     received_at = mapped_column(UTCDateTime, nullable=False, index=True)

@@ -1,12 +1,21 @@
 """Contact messages: stored in the database, never e-mailed."""
-from reflexion import clock, signals
+from reflexion import clock, platforms, signals
 from reflexion.extensions import db
 from reflexion.pages.models import ContactMessage
 
 
-def receive_message(*, name: str, email: str, call_handle: str | None, message: str, lang: str) -> ContactMessage:
-    """Store a contact message; the operator is told only that one arrived (no content)."""
-    entry = ContactMessage(name=name, email=email, call_handle=call_handle or None,
+def receive_message(*, name: str, email: str, call_handle: str | None, message: str, lang: str,
+                    call_platform: str | None = None) -> ContactMessage:
+    """Store a contact message; the operator is told only that one arrived (no content).
+
+    A call handle is checked for its platform (default: the first offered) like a booking's;
+    raises :class:`reflexion.platforms.HandleError`.
+    """
+    platform_id = None
+    if (call_handle or "").strip():
+        platform_id = platforms.check_offered(call_platform or platforms.default_platform()).id
+        call_handle = platforms.normalize_client_handle(platform_id, call_handle, lang)
+    entry = ContactMessage(name=name, email=email, call_handle=call_handle or None, call_platform=platform_id,
                            message=message, lang=lang, received_at=clock.now())
     db.session.add(entry)
     db.session.flush()

@@ -54,6 +54,7 @@ def anonymise_message(message, now):
     message.name = REDACTED
     message.email = f"anonymised-{message.id}@invalid"
     message.call_handle = None
+    message.call_platform = None
     message.message = REDACTED
     message.anonymised_at = now
 
@@ -90,7 +91,7 @@ def export_client(email: str) -> dict:
         "bookings": [
             {
                 "ref": b.ref, "state": b.state, "start": b.start_at.isoformat(), "end": b.end_at.isoformat(),
-                "name": b.name, "email": b.email, "call_handle": b.call_handle, "lang": b.lang,
+                "name": b.name, "email": b.email, "call_handle": b.call_handle, "call_platform": b.call_platform, "lang": b.lang,
                 "created_at": b.created_at.isoformat(), "terms_version": b.terms_version,
                 "terms_accepted_at": b.terms_accepted_at.isoformat() if b.terms_accepted_at else None,
                 "early_start_requested_at": (b.early_start_requested_at.isoformat()
@@ -107,7 +108,7 @@ def export_client(email: str) -> dict:
         ],
         "contact_messages": [
             {"received_at": m.received_at.isoformat(), "name": m.name, "email": m.email,
-             "call_handle": m.call_handle, "message": m.message, "lang": m.lang}
+             "call_handle": m.call_handle, "call_platform": m.call_platform, "message": m.message, "lang": m.lang}
             for m in _by_email(ContactMessage, email)
         ],
     }

@@ -35,6 +35,7 @@
   function save(form) {
     var values = {};
     fields(form).forEach(function (el) {
+      if (el.type === "radio") { if (el.checked) { values[el.name] = el.value; } return; }
       values[el.name] = el.type === "checkbox" ? el.checked : el.value;
     });
     try {
@@ -54,6 +55,11 @@
     fields(form).forEach(function (el) {
       if (!(el.name in values)) { return; }
       if (el.type === "checkbox") { el.checked = values[el.name] === true; }
+      else if (el.type === "radio") {
+        el.checked = el.value === values[el.name];
+        // listeners (the platform hint, static/js/platforms.js) follow the restored choice
+        if (el.checked) { el.dispatchEvent(new Event("change", {bubbles: true})); }
+      }
       else if (!el.value) { el.value = values[el.name]; }
     });
   }

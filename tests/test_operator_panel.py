@@ -7,6 +7,7 @@ from sqlalchemy import event, select
 
 from reflexion.booking import codes
 from reflexion.booking.models import Booking, Transition
+from reflexion.booking.notes import entry_text_en
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)      # Mon 09:00 MEZ
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)    # Mon 10:00 MEZ
@@ -205,10 +206,11 @@ def test_a_whole_call_through_the_panel(client_in, db, frozen_now, make_booking)
     frozen_now(START + timedelta(minutes=40))
     assert client_in.post(base + "/end", data={"note": "all good"}).status_code == 303
     db.session.expire_all()
-    rows = [(t.from_state, t.to_state, t.actor, t.note) for t in booking.transitions[1:]]
+    rows = [(t.from_state, t.to_state, t.actor, entry_text_en(t)) for t in booking.transitions[1:]]
     assert rows == [("due", "answered", "operator", "client answered the call"),
                     ("answered", "in_progress", "operator", "confirmation data verified"),
-                    ("in_progress", "completed", "operator", "all good")]
+                    ("in_progress", "completed", "operator", "ended by the operator: all good")]
+    assert booking.transitions[-1].note == "all good"  # what the operator typed, kept as typed
     assert booking.verify_failures == 1
 
 
@@ -235,7 +237,7 @@ def test_abuse_ends_the_call_with_the_operators_note(client_in, db, frozen_now, 
     assert response.status_code == 303
     db.session.expire_all()
     assert booking.state == "aborted_abuse"
-    assert booking.transitions[-1].note == "abuse; remaining time consumed: threats"
+    assert entry_text_en(booking.transitions[-1]) == "abuse; remaining time consumed: threats"
 
 
 def test_an_action_the_state_does_not_allow_is_refused_with_409(client_in, db, frozen_now, make_booking):
@@ -355,3 +357,19 @@ def test_deadlines_escalate_in_their_last_two_minutes(client_in, frozen_now, mak
     assert 'data-countdown="no-answer" data-status="ahead" data-urgent="yes"' in html
     assert _countdown(html, "no-answer") == ("ahead", "in 1 Min. 59 Sek.")
     assert 'data-countdown="end" data-status="ahead">' in html  # the end is still far
+
+
+def test_the_german_history_shows_no_english_note(client_in, db, frozen_now, make_booking):
+    """Audit notes are codes rendered in the reader's language: the operator's (German) history
+    shows the ending and the typed note, and none of the English sentences."""
+    frozen_now(START + timedelta(minutes=2))
+    booking = make_booking(START, state="answered")
+    base = f"/operator/sessions/{booking.id}"
+    assert client_in.post(base + "/identity-not-confirmed", data={"note": "Name falsch"}).status_code == 303
+    db.session.expire_all()
+    entry = booking.transitions[-1]
+    assert (entry.note_code, entry.note) == ("identity_not_confirmed", "Name falsch")
+    history = _text(client_in.get(base)).split('id="session-history"')[1]
+    assert "Identität nicht bestätigt: Name falsch" in history
+    for english in ("identity not confirmed", "ended by the operator", "client answered the call"):
+        assert english not in history

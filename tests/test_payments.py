@@ -32,7 +32,7 @@ def test_mark_paid_confirms_through_the_audit_log_and_records_the_payment(app, d
     assert booking.state == "confirmed" and booking.confirmed_at == NOW
     assert (entry.from_state, entry.to_state, entry.actor, entry.at) == ("awaiting_payment", "confirmed",
                                                                          "operator", NOW)
-    assert booking.transitions[-1].id == entry.id and "bank_transfer" in entry.note
+    assert booking.transitions[-1].id == entry.id and entry.note_params == {"method": "bank_transfer"}
     (payment,) = db.session.scalars(select(Payment)).all()
     assert (payment.amount_cents, payment.currency, payment.method, payment.paid_at, payment.recorded_by) == (
         9000, "EUR", "bank_transfer", NOW, "operator")

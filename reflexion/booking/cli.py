@@ -2,7 +2,10 @@
 
 ``create``, ``show`` and ``list`` print JSON with ``--json``: each booking an object with
 ``ref``, ``state``, ``start``/``end`` (ISO 8601 with the practice zone's offset) and
-``transitions`` (``from``, ``to``, ``at``, ``actor``, ``note``), the audit log in order.
+``transitions`` (``from``, ``to``, ``at``, ``actor``, ``note``, ``note_code``, ``note_params``), the
+audit log in order: ``note`` is the line's note as English text, ``note_code`` and
+``note_params`` what the system recorded (stable for scripts; ``note_code`` is null for a
+line written before notes became codes, whose text is kept as it was typed).
 """
 import json
 from datetime import datetime
@@ -15,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from reflexion.booking import operations
 from reflexion.booking.models import DEFAULT_PAYMENT_METHOD, PAYMENT_METHODS, Booking
+from reflexion.booking.notes import entry_text_en
 from reflexion.booking.payments import PaymentError, confirm_payment
 from reflexion.booking.states import Actor, IllegalTransition, State
 from reflexion.extensions import db
@@ -48,7 +52,8 @@ def booking_json(booking: Booking, access_key: str | None = None) -> dict:
         "payment_deadline": iso(booking.payment_deadline) if booking.state == State.AWAITING_PAYMENT else None,
         "verify_failures": booking.verify_failures,
         "transitions": [
-            {"from": t.from_state, "to": t.to_state, "at": iso(t.at), "actor": t.actor, "note": t.note}
+            {"from": t.from_state, "to": t.to_state, "at": iso(t.at), "actor": t.actor,
+             "note": entry_text_en(t) or None, "note_code": t.note_code, "note_params": t.note_params}
             for t in booking.transitions
         ],
     }
@@ -149,7 +154,7 @@ def show(ref, as_json):
     _echo_booking(booking, as_json)
     if not as_json:
         for t in booking.transitions:
-            click.echo(f"  {iso(t.at)}  {t.from_state} -> {t.to_state}  by {t.actor}" + (f"  ({t.note})" if t.note else ""))
+            click.echo(f"  {iso(t.at)}  {t.from_state} -> {t.to_state}  by {t.actor}" + (f"  ({text})" if (text := entry_text_en(t)) else ""))
 
 
 @bookings_cli.command("list")

@@ -11,18 +11,15 @@ import logging
 import secrets
 from functools import lru_cache
 
-from flask_babel import lazy_gettext as _l
-
 from reflexion import clock, signals
 from reflexion.booking import codes
+from reflexion.booking.methods import METHOD_LABELS  # noqa: F401 (re-exported: forms and tests import it here)
 from reflexion.booking.models import DEFAULT_PAYMENT_METHOD, Payment
+from reflexion.booking.notes import Note
 from reflexion.booking.states import CONFIRMED_STATES, Actor, State
 from reflexion.booking.transitions import transition
 
 log = logging.getLogger(__name__)
-
-#: The operator's name for each payment method (:data:`~reflexion.booking.models.PAYMENT_METHODS`).
-METHOD_LABELS = {"bank_transfer": _l("Bank transfer"), "cash": _l("Cash"), "other": _l("Other way of payment")}
 
 
 class PaymentError(Exception):
@@ -46,7 +43,8 @@ def confirm_payment(booking, *, actor: Actor = Actor.OPERATOR, method: str = DEF
         # PRODUCT.md §2 rule 2: without the client's call handle the operator cannot call.
         raise PaymentError("the booking has no call handle")
     now = clock.now()
-    entry = transition(booking, State.CONFIRMED, actor=actor, at=now, note=f"paid by {method}")
+    entry = transition(booking, State.CONFIRMED, actor=actor, at=now, code=Note.PAID,
+                       params={"method": method})
     booking.payments.append(Payment(
         amount_cents=booking.fee_cents if amount_cents is None else amount_cents,
         currency=currency or booking.currency, method=method, provider_reference=provider_reference,

@@ -270,7 +270,7 @@ def cancel(ref):
     if booking is None or not _has_access(booking.ref):
         abort(404)
     try:
-        cancel_booking(booking, actor=Actor.CLIENT, note="cancelled on the booking page")
+        cancel_booking(booking, actor=Actor.CLIENT)
         db.session.commit()
     except IllegalTransition:
         db.session.rollback()

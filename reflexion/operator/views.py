@@ -170,7 +170,7 @@ def cancel(booking_id):
         flash(" ".join(form.note.errors) or _("Please check your input and try again."), "error")
         return redirect(_back(booking), code=303)
     try:
-        cancel_booking(booking, actor=Actor.OPERATOR, note=form.note.data or "cancelled by the operator")
+        cancel_booking(booking, actor=Actor.OPERATOR, note=form.note.data or None)
         db.session.commit()
     except IllegalTransition:
         db.session.rollback()

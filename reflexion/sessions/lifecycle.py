@@ -21,7 +21,7 @@ def apply_deadlines(booking, now: datetime) -> list:
     """
     entries = []
     for to, at in due_transitions(booking, now):
-        entry = transition(booking, to, actor=Actor.WORKER, at=at, note=NOTES.get(to))
+        entry = transition(booking, to, actor=Actor.WORKER, at=at, code=NOTES.get(to))
         if to in (State.NO_SHOW, State.COMPLETED):
             booking.ended_at = at
         signals.state_changed.send(booking, entry=entry)

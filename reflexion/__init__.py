@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask, g, redirect, url_for
 
 from reflexion import config as config_module
+from reflexion import db as unit_of_work
 from reflexion.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from reflexion.files import private_folder, touch_private
 from reflexion.i18n import LANGUAGES, best_language, select_locale, select_timezone
@@ -36,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     _trust_proxies(app)
 
     db.init_app(app)
+    unit_of_work.init_app(app)  # each request commits or rolls back once (reflexion/db.py)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

@@ -8,6 +8,7 @@ from sqlalchemy import event, select
 from reflexion.booking import codes
 from reflexion.booking.models import Booking, Transition
 from reflexion.booking.notes import entry_text_en
+from reflexion.jobs.reconcile import reconcile
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)      # Mon 09:00 MEZ
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)    # Mon 10:00 MEZ
@@ -134,8 +135,11 @@ def test_the_partial_counts_down_from_the_checked_clock(client_in, frozen_now, m
     assert _countdown(_text(_live(client_in, booking)), "start") == ("ahead", "in 2 Min. 04 Sek.")
 
 
-def test_the_partial_records_a_passed_no_answer_deadline_and_stops_polling(client_in, db, frozen_now, make_booking):
-    """At start + 15 min unanswered: the no-show badge, the outcome, HTTP 286 and no trigger."""
+def test_the_partial_shows_a_passed_no_answer_deadline_and_stops_polling(client_in, db, frozen_now, make_booking):
+    """At start + 15 min unanswered: the no-show badge, the outcome, HTTP 286 and no trigger.
+
+    The poll is read-only: it shows what the clock decided; the sweep (or the timer job) records
+    it, at the deadline, by the worker."""
     frozen_now(START + timedelta(minutes=3))
     booking = make_booking(START, state="due")
     assert _countdown(_text(_live(client_in, booking)), "no-answer") == ("ahead", "in 12 Min. 00 Sek.")
@@ -149,8 +153,13 @@ def test_the_partial_records_a_passed_no_answer_deadline_and_stops_polling(clien
     assert 'id="session-actions" class="card session-actions" hx-swap-oob="true"' in html
     assert 'data-transition="due-no_show"' in html
     db.session.expire_all()
+    assert db.session.get(Booking, booking.id).state == "due"  # the GET wrote nothing
+    assert reconcile() == 1
+    db.session.commit()
+    db.session.expire_all()
     entry = db.session.scalars(select(Transition).where(Transition.booking_id == booking.id)).all()[-1]
     assert (entry.to_state, entry.actor, entry.at) == ("no_show", "worker", START + timedelta(minutes=15))
+    assert _live(client_in, booking, seen="no_show").status_code == 286
 
 
 def test_an_unchanged_state_sends_only_the_partial(client_in, frozen_now, make_booking):

@@ -53,7 +53,6 @@ def add_rule():
         form.end.errors.append(_("These hours overlap hours already set for that day."))
         return _page(rule_form=form, status=409)
     db.session.add(WeeklyRule(weekday=weekday, start=form.start.data, end=form.end.data))
-    db.session.commit()
     flash(_("Opening hours added."), "success")
     return redirect(url_for(".week"), code=303)
 
@@ -66,7 +65,6 @@ def _remove(model, row_id, message):
     if not ActionForm().validate():
         abort(400)
     db.session.delete(row)
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for(".week"), code=303)
 
@@ -92,7 +90,6 @@ def add_exception():
         start=None if closed else form.start.data, end=None if closed else form.end.data,
         note=form.note.data or None,
     ))
-    db.session.commit()
     flash(_("Exception saved."), "success")
     return redirect(url_for(".week"), code=303)
 

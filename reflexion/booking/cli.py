@@ -21,6 +21,7 @@ from reflexion.booking.models import DEFAULT_PAYMENT_METHOD, PAYMENT_METHODS, Bo
 from reflexion.booking.notes import entry_text_en
 from reflexion.booking.payments import PaymentError, confirm_payment
 from reflexion.booking.states import Actor, IllegalTransition, State
+from reflexion.db import unit_of_work
 from reflexion.extensions import db
 from reflexion.i18n import practice_zone
 from reflexion.operator.bookings import BadStart, book_by_operator, parse_start
@@ -109,14 +110,12 @@ def create(start, name, email, call_handle, lang, paid, method, as_json):
                              for k, v in form.errors.items())
         raise click.ClickException(problems)
     try:
-        new = book_by_operator(start_at, name=form.name.data, email=form.email.data,
-                               call_handle=form.call_handle.data, lang=lang, paid=paid, method=method)
-        db.session.commit()
+        with unit_of_work():
+            new = book_by_operator(start_at, name=form.name.data, email=form.email.data,
+                                   call_handle=form.call_handle.data, lang=lang, paid=paid, method=method)
     except operations.SlotTaken as exc:
-        db.session.rollback()
         raise click.ClickException("this session would overlap another booking") from exc
     except operations.SlotUnavailable as exc:
-        db.session.rollback()
         raise click.ClickException("the start is in the past") from exc
     _echo_booking(new.booking, as_json, access_key=new.access_key)
 
@@ -131,13 +130,11 @@ def mark_paid(ref, method, as_json):
 
     booking = _find(ref)
     try:
-        confirm_payment(booking, actor=Actor.OPERATOR, method=method)
-        db.session.commit()
+        with unit_of_work():
+            confirm_payment(booking, actor=Actor.OPERATOR, method=method)
     except IllegalTransition as exc:
-        db.session.rollback()
         raise click.ClickException(f"{booking.ref} is {booking.state}, not awaiting payment") from exc
     except PaymentError as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     if as_json:
         _echo_booking(booking, True)

@@ -139,12 +139,9 @@ def book(slot):
                 call_handle=form.call_handle.data, lang=g.lang,
                 accepted_terms=form.accept_terms.data,
             )
-            db.session.commit()
         except operations.SlotTaken:
-            db.session.rollback()
             return _unavailable(start, "taken")
         except operations.SlotUnavailable as exc:
-            db.session.rollback()
             return _unavailable(start, exc.reason)
         _keep_key_on_display(new.booking.ref, new.access_key)
         return redirect(url_for(".created", ref=new.booking.ref), code=303)
@@ -210,7 +207,6 @@ def lost_key(ref):
         booking = access.matching_booking(ref, form.email.data)
         if booking is not None:
             access_key_link_requested(booking, g.lang)
-            db.session.commit()
         return render_template("booking/lost_key.html", form=form, ref=ref, sent=True)
     return render_template("booking/lost_key.html", form=form, ref=ref)
 
@@ -225,7 +221,6 @@ def new_key(ref, token):
     form = NewKeyForm()
     if request.method == "POST" and form.validate():
         key = access.renew_access_key(booking)
-        db.session.commit()
         _keep_key_on_display(booking.ref, key)
         return redirect(url_for(".created", ref=booking.ref), code=303)
     return render_template("booking/new_key.html", ref=booking.ref, form=form)
@@ -271,10 +266,8 @@ def cancel(ref):
         abort(404)
     try:
         cancel_booking(booking, actor=Actor.CLIENT)
-        db.session.commit()
     except IllegalTransition:
-        db.session.rollback()
-        booking = operations.find_by_reference(ref)
+        booking = operations.find_by_reference(ref)  # its state is re-read: someone else moved it
         return _show(booking, 409, _("This booking can no longer be cancelled here. "
                                      "Please contact us if you need to change it."))
     return redirect(url_for(".booking_page", ref=booking.ref), code=303)

@@ -4,7 +4,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from reflexion.extensions import db
+from reflexion.db import unit_of_work
 from reflexion.operator.auth import create_operator
 
 operator_cli = AppGroup("operator", help="Manage operator accounts.")
@@ -19,9 +19,8 @@ def create(email):
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
-        create_operator(email, password)
-        db.session.commit()
+        with unit_of_work():
+            create_operator(email, password)
     except ValueError as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     click.echo(f"operator {email.strip().lower()} created")

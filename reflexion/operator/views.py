@@ -11,6 +11,7 @@ from reflexion.booking.cancellation import cancel_booking
 from reflexion.booking.models import Booking
 from reflexion.booking.payments import PaymentError, confirm_payment
 from reflexion.booking.states import Actor, IllegalTransition
+from reflexion.db import discard_changes
 from reflexion.calendar import feed
 from reflexion.extensions import db, limiter
 from reflexion.operator import dashboard as board
@@ -52,7 +53,6 @@ def login():
         if form.validate():
             operator = authenticate(form.email.data, form.password.data)
             if operator is not None:
-                db.session.commit()
                 target = safe_next(request.args.get("next")) or url_for(".dashboard")
                 session.clear()
                 login_user(operator)
@@ -71,7 +71,6 @@ def login():
 def logout():
     if current_user.is_authenticated:
         revoke_sessions(current_user.id)  # a copy of this cookie must not work either
-        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "info")
@@ -126,17 +125,13 @@ def new_booking():
         new = book_by_operator(start, name=form.name.data, email=form.email.data,
                                call_handle=form.call_handle.data, lang=form.lang.data,
                                paid=form.paid.data, method=form.method.data)
-        db.session.commit()
     except BadStart:
-        db.session.rollback()
         form.start_time.errors.append(_("This local time does not exist (the clocks go forward then)."))
         return render_template("operator/booking_form.html", form=form), 400
     except operations.SlotUnavailable:
-        db.session.rollback()
         form.start_time.errors.append(_("This start is in the past."))
         return render_template("operator/booking_form.html", form=form), 400
     except operations.SlotTaken:
-        db.session.rollback()
         form.start_time.errors.append(_("This session would overlap another booking (including the break between sessions)."))
         return render_template("operator/booking_form.html", form=form), 409
     session[NEW_BOOKING] = {"id": new.booking.id, "ref": new.booking.ref, "key": new.access_key}
@@ -152,9 +147,8 @@ def mark_paid(booking_id):
         abort(400)
     try:
         confirm_payment(booking, actor=Actor.OPERATOR, method=form.method.data)
-        db.session.commit()
     except (IllegalTransition, PaymentError):
-        db.session.rollback()
+        discard_changes()
         flash(_("Booking %(ref)s is not awaiting payment any more; nothing was recorded.", ref=booking.ref), "error")
         return redirect(_back(booking), code=303)
     flash(_("Payment recorded: booking %(ref)s is confirmed and the client receives the confirmation.",
@@ -171,9 +165,8 @@ def cancel(booking_id):
         return redirect(_back(booking), code=303)
     try:
         cancel_booking(booking, actor=Actor.OPERATOR, note=form.note.data or None)
-        db.session.commit()
     except IllegalTransition:
-        db.session.rollback()
+        discard_changes()
         flash(_("Booking %(ref)s can no longer be cancelled.", ref=booking.ref), "error")
         return redirect(_back(booking), code=303)
     flash(_("Booking %(ref)s has been cancelled; the slot is free again.", ref=booking.ref), "success")
@@ -196,7 +189,6 @@ def message_read(message_id):
         abort(400)
     if message.read_at is None:
         message.read_at = clock.now()
-        db.session.commit()
     if request.form.get("back") == "messages":
         return redirect(url_for(".messages"), code=303)
     return redirect(url_for(".dashboard") + "#messages", code=303)
@@ -218,7 +210,6 @@ def regenerate_feed():
     if not ActionForm().validate():
         abort(400)
     feed.regenerate_token()
-    db.session.commit()
     flash(_("A new calendar address has been created. Subscribe to it again; the old one no longer works."),
           "success")
     return redirect(url_for(".dashboard") + "#calendar-feed", code=303)

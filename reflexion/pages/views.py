@@ -65,6 +65,5 @@ def contact():
             return render_template("pages/contact.html", form=form), 400
         receive_message(name=form.name.data, email=form.email.data, call_handle=form.call_handle.data,
                         message=form.message.data, lang=g.lang)
-        db.session.commit()
         return redirect(url_for(".contact", sent=1), code=303)
     return render_template("pages/contact.html", form=form, sent=request.args.get("sent") == "1")

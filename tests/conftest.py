@@ -149,9 +149,9 @@ def make_booking(db):
             ical_uid=f"test-{counter['n']}-{start.timestamp()}@reflexion",
         )
         if state not in ("awaiting_payment", "expired"):
-            from reflexion.booking.payments import issue_confirmation_data
+            from reflexion.booking.payments import issue_confirmation_code
 
-            issue_confirmation_data(booking)  # read it back with codes.confirmation_code_for(booking)
+            issue_confirmation_code(booking)  # read it back with codes.confirmation_code_for(booking)
         db.session.add(booking)
         db.session.add(Transition(booking=booking, from_state="new", to_state=state, actor="client", at=now))
         db.session.commit()

@@ -67,7 +67,7 @@ def test_operator_bookings_at_overlapping_instants_never_both_succeed(app, db, f
         with app.app_context():
             barrier.wait()
             try:
-                operations.book_for_client(base + timedelta(minutes=5 * i), name=f"Client {i}",
+                operations.book_as_operator(base + timedelta(minutes=5 * i), name=f"Client {i}",
                                            email=f"c{i}@example.org", call_handle=f"client.{i}")
                 db.session.commit()
                 outcomes.append("booked")

@@ -43,7 +43,7 @@ def test_unpaid_booking_expires_by_its_timer_job(app, db, jobs):
     """Real time, real scheduler: the job set at booking time expires the booking at its deadline."""
     app.config["PAYMENT_WINDOW_HOURS"] = 0.8 / 3600  # the deadline 0.8 s after booking
     start = (clock.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    new = operations.book_for_client(start, name="Erika Muster", email="erika@example.org",
+    new = operations.book_as_operator(start, name="Erika Muster", email="erika@example.org",
                                      call_handle="erika.muster", lang="sv")
     db.session.commit()  # after commit: the payment-deadline job is scheduled
     booking = new.booking
@@ -57,7 +57,7 @@ def test_unpaid_booking_expires_by_its_timer_job(app, db, jobs):
     message = message_of(app, lapsed.id)
     assert message["Subject"] == translated(app, "sv", "Your reservation %(ref)s has lapsed", ref=booking.ref)
     # The slot is free again: the same start can be booked.
-    again = operations.book_for_client(start, name="Other", email="o@example.org", call_handle="other.one")
+    again = operations.book_as_operator(start, name="Other", email="o@example.org", call_handle="other.one")
     db.session.commit()
     assert again.booking.state == "awaiting_payment"
 

@@ -129,10 +129,10 @@ def csrf_on(app_config):
 
 def test_client_cancels_unpaid_booking_on_the_booking_page_with_csrf(csrf_on, app, client, db, jobs, frozen_now):
     """POST without the CSRF token is refused; with it the booking is cancelled and a CANCEL invite sent."""
-    from reflexion.booking.operations import book_for_client
+    from reflexion.booking.operations import book_as_operator
 
     frozen_now(MONDAY_MORNING)
-    new = book_for_client(TUESDAY_NINE, name="Erika Muster", email="erika@example.org",
+    new = book_as_operator(TUESDAY_NINE, name="Erika Muster", email="erika@example.org",
                           call_handle="erika.muster", lang="de")
     db.session.commit()
     ref, key = new.booking.ref, new.access_key

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 
 from reflexion.booking import codes
 from reflexion.booking.models import Payment
-from reflexion.booking.payments import PaymentError, confirm_payment, issue_confirmation_data
+from reflexion.booking.payments import PaymentError, confirm_payment, issue_confirmation_code
 from reflexion.booking.states import Actor, IllegalTransition
 
 UTC = timezone.utc
@@ -97,7 +97,7 @@ def test_confirmation_data_are_digits_unlike_the_reference_and_stored_only_as_ha
     wrong = f"{(int(code.replace(' ', '')) + 1) % 10**8:08d}"
     assert not codes.check_confirmation_code(booking.confirmation_hash, wrong)
     # Re-issuing gives new data; the old digits stop matching.
-    issue_confirmation_data(booking)
+    issue_confirmation_code(booking)
     new = codes.confirmation_code_for(booking)
     assert codes.check_confirmation_code(booking.confirmation_hash, new)
     assert new == code or not codes.check_confirmation_code(booking.confirmation_hash, code)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from reflexion import clock
-from reflexion.availability import slots as slot_rules
+from reflexion.availability import slots
 from reflexion.availability.forms import ExceptionForm, WeeklyRuleForm
 from reflexion.availability.models import AvailabilityException, WeeklyRule
 from reflexion.extensions import db
@@ -81,7 +81,7 @@ def add_exception():
         return _page(exception_form=form, status=400)
     closed = bool(form.closed.data)
     if closed and form.close_despite_bookings.data != "yes":
-        stranded = slot_rules.live_bookings_on(form.day.data, practice_zone())
+        stranded = slots.live_bookings_on(form.day.data, practice_zone())
         if stranded:
             # Closing keeps these bookings; the operator must see them before closing the day.
             return _page(exception_form=form, status=409, stranded=stranded)

@@ -4,6 +4,10 @@ Booking data: reference ``R-7KQ4M2`` plus access key ``tq4w-8hzk-p3va`` (lowerca
 Confirmation data: eight digits ``4821 0937``, easy to read aloud. The two never look alike.
 Access keys and confirmation data are stored only as hashes: access keys (random, ~59 bits)
 with salted SHA-256, confirmation data (only 10^8 values) with slow scrypt.
+
+Names: pages and e-mails say "confirmation data" (the product's word); the code calls the
+eight digits a *confirmation code* everywhere (``confirmation_code_for``,
+``issue_confirmation_code``, ``check_confirmation_code``).
 """
 import hashlib
 import hmac

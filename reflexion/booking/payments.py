@@ -50,14 +50,14 @@ def confirm_payment(booking, *, actor: Actor = Actor.OPERATOR, method: str = DEF
         currency=currency or booking.currency, method=method, provider_reference=provider_reference,
         paid_at=paid_at or now, recorded_at=now, recorded_by=actor.value,
     ))
-    issue_confirmation_data(booking)
+    issue_confirmation_code(booking)
     booking.confirmed_at = now
     booking.ical_sequence += 1
     signals.state_changed.send(booking, entry=entry)
     return entry
 
 
-def issue_confirmation_data(booking):
+def issue_confirmation_code(booking):
     """Give the booking fresh confirmation data; keep only its hash and a random nonce.
 
     The digits are derived from the app secret and the nonce (see

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask_babel import gettext as _
 
 from reflexion import clock
-from reflexion.availability import slots as slot_rules
+from reflexion.availability import slots
 from reflexion.booking import access, codes, operations, rules
 from reflexion.booking.cancellation import can_cancel, cancel_booking
 from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, NewKeyForm
@@ -24,16 +24,16 @@ SESSION_NEW = "new_booking"
 
 def _horizon_monday(now) -> date:
     """The Monday of the last week that can hold a bookable time."""
-    return slot_rules.monday_of(rules.latest_bookable(now).astimezone(practice_zone()).date())
+    return slots.monday_of(rules.latest_bookable(now).astimezone(practice_zone()).date())
 
 
 def _week_start(text: str | None) -> date:
     """The week asked for, from this week on; a week beyond the booking horizon is not found."""
     now = clock.now()
-    this_monday = slot_rules.monday_of(now.astimezone(practice_zone()).date())
+    this_monday = slots.monday_of(now.astimezone(practice_zone()).date())
     if text:
         try:
-            wanted = slot_rules.monday_of(date.fromisoformat(text))
+            wanted = slots.monday_of(date.fromisoformat(text))
         except (ValueError, OverflowError):
             abort(404)
         if wanted > _horizon_monday(now):
@@ -45,21 +45,21 @@ def _week_start(text: str | None) -> date:
 def _week_context(monday: date) -> dict:
     zone = practice_zone()
     now = clock.now()
-    days = slot_rules.week_days(monday)
-    free = slot_rules.free_slots(days[0], days[-1], now, zone)
+    days = slots.week_days(monday)
+    free = slots.free_slots(days[0], days[-1], now, zone)
     by_day = {day: [] for day in days}
     for slot in free:
         by_day.setdefault(slot.start.astimezone(zone).date(), []).append(slot)
     horizon_end = (now + timedelta(days=current_app.config["HORIZON_DAYS"])).astimezone(zone).date()
-    this_monday = slot_rules.monday_of(now.astimezone(zone).date())
+    this_monday = slots.monday_of(now.astimezone(zone).date())
     next_free = None
     if not free and days[-1] < horizon_end:
-        later = slot_rules.free_slots(days[-1] + timedelta(days=1), horizon_end, now, zone)
+        later = slots.free_slots(days[-1] + timedelta(days=1), horizon_end, now, zone)
         next_free = later[0] if later else None
     return {
         "has_free": bool(free),
         "next_free": next_free,
-        "next_free_week": slot_rules.monday_of(next_free.start.astimezone(zone).date()) if next_free else None,
+        "next_free_week": slots.monday_of(next_free.start.astimezone(zone).date()) if next_free else None,
         "monday": monday,
         "days": days,
         "by_day": by_day,
@@ -85,7 +85,7 @@ def _other_slots(around, limit=6):
     zone = practice_zone()
     now = clock.now()
     first = max(around.astimezone(zone).date(), now.astimezone(zone).date())
-    return slot_rules.free_slots(first, first + timedelta(days=14), now, zone)[:limit]
+    return slots.free_slots(first, first + timedelta(days=14), now, zone)[:limit]
 
 
 def _own_booking_at(start):
@@ -118,7 +118,7 @@ def _unavailable(start, reason):
 @bp.route("/book/<slot>", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 def book(slot):
-    start = slot_rules.parse_slot_key(slot)
+    start = slots.parse_slot_key(slot)
     now = clock.now()
     # Bounded before any date arithmetic (near year 1 or 9999 it overflows): unreadable or far
     # beyond the horizon is plainly not found; just beyond it, the page says so (also a 404).
@@ -126,13 +126,13 @@ def book(slot):
         abort(404)
     zone = practice_zone()
     form = BookingForm()
-    reason = slot_rules.unavailable_reason(start, now, zone)
+    reason = slots.unavailable_reason(start, now, zone)
     if reason is not None:
         return _unavailable(start, reason)
     if request.method == "POST":
         if not form.validate():
             return render_template("booking/form.html", form=form, start=start,
-                                   end=slot_rules.session_end(start)), 400
+                                   end=slots.session_end(start)), 400
         try:
             new = operations.book_slot(
                 start, name=form.name.data, email=form.email.data,
@@ -145,10 +145,10 @@ def book(slot):
             return _unavailable(start, exc.reason)
         _keep_key_on_display(new.booking.ref, new.access_key)
         return redirect(url_for(".created", ref=new.booking.ref), code=303)
-    if slot_rules.overlapping_bookings(start, slot_rules.session_end(start)):
+    if slots.overlapping_bookings(start, slots.session_end(start)):
         return _unavailable(start, "taken")
     response = current_app.make_response(
-        render_template("booking/form.html", form=form, start=start, end=slot_rules.session_end(start)))
+        render_template("booking/form.html", form=form, start=start, end=slots.session_end(start)))
     # Back after booking must ask the server again, which recognises the client's own booking.
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -12,7 +12,7 @@ from reflexion.files import private_folder, touch_private
 from reflexion.i18n import LANGUAGES, best_language, select_locale, select_timezone
 from reflexion.redis_conn import redis_timeouts
 from reflexion.settings import setting
-from reflexion.templating import switch_language_url
+from reflexion.templating import register_lifecycle_filters, switch_language_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -180,6 +180,7 @@ def _register_template_helpers(app):
         format_money, format_number, format_terms_version,
     )
 
+    register_lifecycle_filters(app)  # state_label, note_label, … (reflexion/templating.py)
     app.jinja_env.filters["instant"] = format_instant_html
     app.jinja_env.filters["minutes"] = format_duration_minutes
     app.jinja_env.filters["terms_date"] = format_terms_version

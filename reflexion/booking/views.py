@@ -12,7 +12,7 @@ from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, New
 from reflexion.booking.payments import shown_confirmation_code
 from reflexion.booking.states import Actor, IllegalTransition
 from reflexion.calendar.links import calendar_links
-from reflexion.extensions import db, htmx, limiter
+from reflexion.extensions import htmx, limiter
 from reflexion.i18n import practice_zone
 from reflexion.mail.notify import access_key_link_requested
 
@@ -50,7 +50,7 @@ def _week_context(monday: date) -> dict:
     by_day = {day: [] for day in days}
     for slot in free:
         by_day.setdefault(slot.start.astimezone(zone).date(), []).append(slot)
-    horizon_end = (now + timedelta(days=current_app.config["HORIZON_DAYS"])).astimezone(zone).date()
+    horizon_end = rules.latest_bookable(now).astimezone(zone).date()
     this_monday = slots.monday_of(now.astimezone(zone).date())
     next_free = None
     if not free and days[-1] < horizon_end:

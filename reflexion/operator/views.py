@@ -2,7 +2,6 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
 from reflexion import clock
 from reflexion.availability.views import bp as availability_bp
@@ -25,6 +24,7 @@ from reflexion.operator.auth import (
 from reflexion.operator.bookings import BadStart, book_by_operator, start_from_local
 from reflexion.operator.forms import ActionForm, CancelForm, LoginForm, MarkPaidForm, OperatorBookingForm
 from reflexion.pages.models import ContactMessage
+from reflexion.pages.operations import mark_read
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 #: Booking data of a booking just made in the panel, shown once on its session page.
@@ -187,8 +187,7 @@ def message_read(message_id):
         abort(404)
     if not ActionForm().validate():
         abort(400)
-    if message.read_at is None:
-        message.read_at = clock.now()
+    mark_read(message)
     if request.form.get("back") == "messages":
         return redirect(url_for(".messages"), code=303)
     return redirect(url_for(".dashboard") + "#messages", code=303)
@@ -196,11 +195,8 @@ def message_read(message_id):
 
 @bp.route("/messages")
 def messages():
-    rows = db.session.scalars(
-        select(ContactMessage).where(ContactMessage.anonymised_at.is_(None))
-        .order_by(ContactMessage.received_at.desc()).limit(200)
-    ).all()
-    return render_template("operator/messages.html", messages=rows, action_form=ActionForm())
+    return render_template("operator/messages.html", messages=board.recent_messages(limit=200),
+                           action_form=ActionForm())
 
 
 @bp.route("/calendar-feed", methods=["POST"])

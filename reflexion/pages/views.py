@@ -2,7 +2,7 @@
 from babel.numbers import format_decimal
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from reflexion.extensions import db, limiter
+from reflexion.extensions import limiter
 from reflexion.pages.forms import ContactForm
 from reflexion.pages.operations import receive_message
 

@@ -5,7 +5,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from reflexion.db import discard_changes
-from reflexion.extensions import db
 from reflexion.operator.auth import guard_operator_request
 from reflexion.privacy import retention
 from reflexion.privacy.forms import ClientDataForm

@@ -20,19 +20,9 @@ from reflexion.operator.auth import guard_operator_request
 from reflexion.operator.forms import ActionForm, CancelForm, MarkPaidForm
 from reflexion.sessions import actions
 from reflexion.sessions.deadlines import due_transitions
-from reflexion.sessions.lifecycle import AsTheClockHasIt
 from reflexion.sessions.forms import NoteForm, VerifyForm
-from reflexion.sessions.panel import (
-    actor_label,
-    format_instant_seconds,
-    format_minutes,
-    is_paid,
-    live_view,
-    note_label,
-    state_kind,
-    state_label,
-    texts,
-)
+from reflexion.sessions.lifecycle import AsTheClockHasIt
+from reflexion.sessions.panel import format_minutes, live_view, state_label, texts
 
 bp = Blueprint("sessions", __name__, url_prefix="/operator/sessions")
 
@@ -42,36 +32,6 @@ STOP_POLLING = 286
 @bp.before_request
 def operator_only():
     return guard_operator_request()
-
-
-@bp.app_template_filter("state_label")
-def _state_label_filter(state):
-    return state_label(state)
-
-
-@bp.app_template_filter("state_kind")
-def _state_kind_filter(state):
-    return state_kind(state)
-
-
-@bp.app_template_filter("actor_label")
-def _actor_label_filter(actor):
-    return actor_label(actor)
-
-
-@bp.app_template_filter("note_label")
-def _note_label_filter(note):
-    return note_label(note)
-
-
-@bp.app_template_test("paid")
-def _paid_test(booking):
-    return is_paid(booking)
-
-
-@bp.app_template_filter("instant_s")
-def _instant_seconds_filter(instant):
-    return format_instant_seconds(instant)
 
 
 @bp.context_processor

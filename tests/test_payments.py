@@ -164,3 +164,34 @@ def test_confirmation_data_never_reach_a_log_line(app, client, db, make_booking,
     for record in caplog.records:
         message = record.getMessage()
         assert code not in message and code.replace(" ", "") not in message
+
+
+def test_the_booking_page_shows_the_digits_without_a_slow_hash_check(app, client, db, make_booking, frozen_now,
+                                                                     monkeypatch):
+    """The nonce carries a check of the secret it was made under: no scrypt runs for the page
+    (the operator's check still uses the stored slow hash)."""
+    frozen_now(NOW)
+    booking = make_booking(START)
+    confirm_payment(booking)
+    db.session.commit()
+    monkeypatch.setattr(codes, "check_confirmation_code", lambda *a: pytest.fail("slow check ran"))
+    page = _open(client, booking)
+    assert f"data-confirmation-code>{codes.confirmation_code_for(booking)}<" in page
+    assert codes.nonce_fits_secret(booking.confirmation_nonce) is True
+    app.config["SECRET_KEY"] = "rotated-secret"
+    assert codes.nonce_fits_secret(booking.confirmation_nonce) is False
+
+
+def test_an_older_nonce_without_its_check_falls_back_to_the_hash(app, client, db, make_booking, frozen_now):
+    """Confirmation data issued before the check existed are still shown (checked once by hash)."""
+    frozen_now(NOW)
+    booking = make_booking(START)
+    confirm_payment(booking)
+    booking.confirmation_nonce = "0123456789abcdef0123456789abcdef"  # the old form: random only
+    booking.confirmation_hash = codes.hash_confirmation_code(codes.confirmation_code_for(booking))
+    db.session.commit()
+    assert codes.nonce_fits_secret(booking.confirmation_nonce) is None
+    page = _open(client, booking)
+    assert f"data-confirmation-code>{codes.confirmation_code_for(booking)}<" in page
+    app.config["SECRET_KEY"] = "rotated-secret"
+    assert "data-confirmation-code" not in _open(client, booking)

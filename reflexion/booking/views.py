@@ -66,6 +66,8 @@ def _week_context(monday: date) -> dict:
         "prev_week": monday - timedelta(days=7) if monday > this_monday else None,
         "next_week": monday + timedelta(days=7) if monday < _horizon_monday(now) else None,
         "today": now.astimezone(zone).date(),
+        # The pattern, filled in per slot by the template (gettext without variables returns it raw).
+        "book_label": _("Book %(when)s"),
     }
 
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def start_gunicorn(env, port, app="wsgi:app", workers=2, threads=4, extra_args=(
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+            return process
+        except urllib.error.HTTPError:  # it answers: up (/healthz says 503 while no worker runs)
             return process
         except Exception:
             if process.poll() is not None:

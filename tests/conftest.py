@@ -9,6 +9,8 @@ from reflexion import clock, create_app
 from reflexion.extensions import db as _db
 from reflexion.redis_conn import PrivateRedis
 
+from frozen import NOW
+
 
 def pytest_addoption(parser):
     parser.addoption(
@@ -103,7 +105,7 @@ def db(app):
 def frozen_now():
     """Freeze the app clock; call with an aware datetime (default: Mon 2026-11-23 08:00 UTC)."""
 
-    def freeze(instant=datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)):
+    def freeze(instant=NOW):
         clock.freeze(instant)
         return instant
 

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from reflexion.booking.models import Booking
+from frozen import NOW
 
-NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+
 SLOT = "2026-11-25T08:00:00Z"
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from mail_helpers import message_of, outbox_messages, run_worker, translated
+from mail_helpers import message_of, outbox_messages, run_worker, stored_emails, translated
 from reflexion import clock
 from reflexion.booking import operations
 from reflexion.booking.models import Booking
@@ -15,18 +15,15 @@ from reflexion.booking.payments import confirm_payment
 from reflexion.jobs import timers
 from reflexion.jobs.reconcile import reconcile
 from reflexion.mail.models import OutgoingEmail
+from frozen import NOW
 
 UTC = timezone.utc
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
 START = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # Thu 09:00 MEZ
 
 
 def _emails(db, booking, kind=None):
-    db.session.expire_all()
-    query = select(OutgoingEmail).where(OutgoingEmail.booking_id == booking.id)
-    if kind:
-        query = query.where(OutgoingEmail.kind == kind)
-    return db.session.scalars(query).all()
+    return stored_emails(booking, kind)
 
 
 def _expired_correctly(db, booking, deadline):

@@ -14,7 +14,7 @@ from redis import Redis
 from sqlalchemy import select
 
 from mail_helpers import (RecordingHandler, free_port, message_of, outbox_messages, parts_by_type, run_worker,
-                          translated)
+                          stored_emails, translated)
 from reflexion.booking import codes
 from reflexion.booking.cancellation import cancel_booking
 from reflexion.booking.models import Booking
@@ -31,11 +31,7 @@ TUESDAY_NINE = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # Tue 09:00 MEZ
 
 
 def _emails(db, booking=None):
-    db.session.expire_all()
-    query = select(OutgoingEmail).order_by(OutgoingEmail.id)
-    if booking is not None:
-        query = query.where(OutgoingEmail.booking_id == booking.id)
-    return db.session.scalars(query).all()
+    return stored_emails(booking)
 
 
 def _text(message, subtype="plain"):

@@ -9,8 +9,9 @@ from reflexion.booking import codes
 from reflexion.booking.models import Booking, Transition
 from reflexion.booking.notes import entry_text_en
 from reflexion.jobs.reconcile import reconcile
+from frozen import NOW  # Mon 09:00 MEZ
 
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)      # Mon 09:00 MEZ
+
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)    # Mon 10:00 MEZ
 
 

@@ -10,9 +10,10 @@ from reflexion.booking import codes
 from reflexion.booking.models import Payment
 from reflexion.booking.payments import PaymentError, confirm_payment, issue_confirmation_code
 from reflexion.booking.states import Actor, IllegalTransition
+from frozen import NOW
 
 UTC = timezone.utc
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # Tue 09:00 MEZ
 
 

@@ -48,7 +48,7 @@ def start_gunicorn(env, port, app="wsgi:app", workers=2, threads=4, extra_args=(
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
             return process
-        except urllib.error.HTTPError:  # an answer: 503 while no worker runs (the bench starts none)
+        except urllib.error.HTTPError:  # it answers: up (/healthz says 503 while no worker runs)
             return process
         except Exception:
             if process.poll() is not None:

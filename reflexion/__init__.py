@@ -6,12 +6,13 @@ from pathlib import Path
 from flask import Flask, g, redirect, url_for
 
 from reflexion import config as config_module
+from reflexion import db as unit_of_work
 from reflexion.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from reflexion.files import private_folder, touch_private
 from reflexion.i18n import LANGUAGES, best_language, select_locale, select_timezone
 from reflexion.redis_conn import redis_timeouts
 from reflexion.settings import setting
-from reflexion.templating import switch_language_url
+from reflexion.templating import register_lifecycle_filters, switch_language_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     _trust_proxies(app)
 
     db.init_app(app)
+    unit_of_work.init_app(app)  # each request commits or rolls back once (reflexion/db.py)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -197,6 +199,7 @@ def _register_template_helpers(app):
         format_money, format_number, format_terms_version,
     )
 
+    register_lifecycle_filters(app)  # state_label, note_label, … (reflexion/templating.py)
     app.jinja_env.filters["instant"] = format_instant_html
     app.jinja_env.filters["minutes"] = format_duration_minutes
     app.jinja_env.filters["terms_date"] = format_terms_version

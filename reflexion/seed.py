@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from reflexion.availability.models import WeeklyRule
+from reflexion.db import unit_of_work
 from reflexion.extensions import db
 from reflexion.files import write_private
 from reflexion.operator.auth import create_operator
@@ -29,14 +30,14 @@ def seed_if_empty() -> str | None:
     """Seed an empty database; return the demo password if a demo operator was just created."""
 
     password = None
-    if current_app.config.get("DEMO_MODE") and db.session.scalar(select(func.count(Operator.id))) == 0:
-        password = secrets.token_urlsafe(12)
-        create_operator(DEMO_EMAIL, password)
-        write_private(Path(current_app.config["INSTANCE_DIR"]) / "demo-operator.txt",
-                      f"{DEMO_EMAIL}\n{password}\n".encode())
-    if db.session.scalar(select(func.count(WeeklyRule.id))) == 0:
-        db.session.add_all(WeeklyRule(weekday=d, start=s, end=e) for d, s, e in DEFAULT_WEEK)
-    db.session.commit()
+    with unit_of_work():  # a command of its own (start-up, ``flask seed demo``)
+        if current_app.config.get("DEMO_MODE") and db.session.scalar(select(func.count(Operator.id))) == 0:
+            password = secrets.token_urlsafe(12)
+            create_operator(DEMO_EMAIL, password)
+            write_private(Path(current_app.config["INSTANCE_DIR"]) / "demo-operator.txt",
+                          f"{DEMO_EMAIL}\n{password}\n".encode())
+        if db.session.scalar(select(func.count(WeeklyRule.id))) == 0:
+            db.session.add_all(WeeklyRule(weekday=d, start=s, end=e) for d, s, e in DEFAULT_WEEK)
     return password
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures: a private Redis for the session, a fresh database and app per test."""
 import os
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -8,6 +9,8 @@ import pytest
 from reflexion import clock, create_app
 from reflexion.extensions import db as _db
 from reflexion.redis_conn import PrivateRedis
+
+from frozen import NOW
 
 
 def pytest_addoption(parser):
@@ -70,19 +73,42 @@ def app_config(tmp_path, redis_server):
     }
 
 
+@pytest.fixture(scope="session")
+def sqlite_schema(tmp_path_factory, redis_server):
+    """An SQLite file holding the empty schema, made once: each test gets a copy of it (a file
+    copy instead of creating every table and index again, and no drop at the end: the test's
+    folder is thrown away)."""
+    folder = tmp_path_factory.mktemp("schema")
+    path = folder / "schema.sqlite3"
+    schema_app = create_app({"TESTING": True, "SECRET_KEY": "schema", "INSTANCE_DIR": str(folder / "instance"),
+                             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "REDIS_URL": redis_server.url,
+                             "NTP_SERVERS": []})
+    with schema_app.app_context():
+        _db.create_all()
+        _db.session.remove()
+        _db.engine.dispose()
+    return path
+
+
 @pytest.fixture
-def app(app_config, redis_server):
+def app(app_config, redis_server, sqlite_schema):
+    uri = app_config["SQLALCHEMY_DATABASE_URI"]
+    copied = uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).exists()
+    if copied:
+        shutil.copyfile(sqlite_schema, uri[len("sqlite:///"):])
     app = create_app(app_config)
     with app.app_context():
-        _db.drop_all()
-        _db.create_all()
+        if not copied:  # PostgreSQL (TEST_DATABASE_URL) or a database a test chose itself
+            _db.drop_all()
+            _db.create_all()
         from reflexion.redis_conn import get_redis
 
         get_redis(app).flushdb()
         clock.forget_cached_offset()
         yield app
         _db.session.remove()
-        _db.drop_all()
+        if not copied:
+            _db.drop_all()
         _db.engine.dispose()
     clock.freeze(None)
     clock.shift(__import__("datetime").timedelta(0))
@@ -107,7 +133,7 @@ def db(app):
 def frozen_now():
     """Freeze the app clock; call with an aware datetime (default: Mon 2026-11-23 08:00 UTC)."""
 
-    def freeze(instant=datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)):
+    def freeze(instant=NOW):
         clock.freeze(instant)
         return instant
 
@@ -153,9 +179,9 @@ def make_booking(db):
             ical_uid=f"test-{counter['n']}-{start.timestamp()}@reflexion",
         )
         if state not in ("awaiting_payment", "expired"):
-            from reflexion.booking.payments import issue_confirmation_data
+            from reflexion.booking.payments import issue_confirmation_code
 
-            issue_confirmation_data(booking)  # read it back with codes.confirmation_code_for(booking)
+            issue_confirmation_code(booking)  # read it back with codes.confirmation_code_for(booking)
         db.session.add(booking)
         db.session.add(Transition(booking=booking, from_state="new", to_state=state, actor="client", at=now))
         db.session.commit()

@@ -74,3 +74,19 @@ def message_of(app, email_id):
     found = [m for m in outbox_messages(app) if f".email{email_id}@" in m["Message-ID"]]
     assert len(found) == 1, [m["Message-ID"] for m in outbox_messages(app)]
     return found[0]
+
+
+def stored_emails(booking=None, kind=None):
+    """The e-mails stored for sending (all, or one booking's, or of one kind), oldest first."""
+    from sqlalchemy import select
+
+    from reflexion.extensions import db
+    from reflexion.mail.models import OutgoingEmail
+
+    db.session.expire_all()
+    query = select(OutgoingEmail).order_by(OutgoingEmail.id)
+    if booking is not None:
+        query = query.where(OutgoingEmail.booking_id == booking.id)
+    if kind:
+        query = query.where(OutgoingEmail.kind == kind)
+    return db.session.scalars(query).all()

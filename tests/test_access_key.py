@@ -10,7 +10,6 @@ import pytest
 
 from mail_helpers import outbox_messages, run_worker
 from reflexion.booking import codes
-from reflexion.jobs.queue import use_job_app
 
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 SLOT = "2026-11-25T08:00:00Z"
@@ -20,13 +19,6 @@ KEY_RE = re.compile(r"data-access-key>([a-z0-9-]+)<")
 @pytest.fixture(autouse=True)
 def monday(weekly_hours, frozen_now):
     frozen_now(MONDAY_MORNING)
-
-
-@pytest.fixture
-def jobs(app):
-    use_job_app(app)
-    yield app
-    use_job_app(None)
 
 
 def _book(client, lang="de"):

@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from reflexion.booking.models import Booking, Transition
+from frozen import NOW  # Monday 09:00 MEZ
 
-NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)  # Monday 09:00 MEZ
+
 SLOT = "2026-11-25T08:00:00Z"  # Wednesday 09:00 MEZ
 VALID = {"name": "Erika Muster", "email": "erika@example.org", "call_handle": "erika.muster@example.org", "accept_terms": "y", "early_start": "y"}
 

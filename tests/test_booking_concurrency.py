@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from reflexion.booking.models import Booking
+from frozen import NOW
 
-NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+
 SLOT = "2026-11-25T08:00:00Z"
 
 
@@ -67,7 +68,7 @@ def test_operator_bookings_at_overlapping_instants_never_both_succeed(app, db, f
         with app.app_context():
             barrier.wait()
             try:
-                operations.book_for_client(base + timedelta(minutes=5 * i), name=f"Client {i}",
+                operations.book_as_operator(base + timedelta(minutes=5 * i), name=f"Client {i}",
                                            email=f"c{i}@example.org", call_handle=f"client.{i}@example.org")
                 db.session.commit()
                 outcomes.append("booked")

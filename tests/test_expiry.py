@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from mail_helpers import message_of, outbox_messages, run_worker, translated
+from mail_helpers import message_of, outbox_messages, run_worker, stored_emails, translated
 from reflexion import clock
 from reflexion.booking import operations
 from reflexion.booking.models import Booking
@@ -15,18 +15,15 @@ from reflexion.booking.payments import confirm_payment
 from reflexion.jobs import timers
 from reflexion.jobs.reconcile import reconcile
 from reflexion.mail.models import OutgoingEmail
+from frozen import NOW
 
 UTC = timezone.utc
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
 START = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # Thu 09:00 MEZ
 
 
 def _emails(db, booking, kind=None):
-    db.session.expire_all()
-    query = select(OutgoingEmail).where(OutgoingEmail.booking_id == booking.id)
-    if kind:
-        query = query.where(OutgoingEmail.kind == kind)
-    return db.session.scalars(query).all()
+    return stored_emails(booking, kind)
 
 
 def _expired_correctly(db, booking, deadline):
@@ -43,7 +40,7 @@ def test_unpaid_booking_expires_by_its_timer_job(app, db, jobs):
     """Real time, real scheduler: the job set at booking time expires the booking at its deadline."""
     app.config["PAYMENT_WINDOW_HOURS"] = 0.8 / 3600  # the deadline 0.8 s after booking
     start = (clock.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    new = operations.book_for_client(start, name="Erika Muster", email="erika@example.org",
+    new = operations.book_as_operator(start, name="Erika Muster", email="erika@example.org",
                                      call_handle="erika.muster@example.org", lang="sv")
     db.session.commit()  # after commit: the payment-deadline job is scheduled
     booking = new.booking
@@ -57,7 +54,7 @@ def test_unpaid_booking_expires_by_its_timer_job(app, db, jobs):
     message = message_of(app, lapsed.id)
     assert message["Subject"] == translated(app, "sv", "Your reservation %(ref)s has lapsed", ref=booking.ref)
     # The slot is free again: the same start can be booked.
-    again = operations.book_for_client(start, name="Other", email="o@example.org", call_handle="other.one@example.org")
+    again = operations.book_as_operator(start, name="Other", email="o@example.org", call_handle="other.one@example.org")
     db.session.commit()
     assert again.booking.state == "awaiting_payment"
 

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from reflexion.booking.models import Booking, Transition
 from reflexion.operator.auth import create_operator
 from reflexion.pages.models import ContactMessage
+from frozen import NOW
 
-NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+
 FIELDS = ["name", "email", "call_handle", "accept_terms", "message", "access_key", "password", "code",
           "note", "start", "csrf_token", "lang", "weekday", "day"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]

@@ -4,8 +4,9 @@ from datetime import datetime, timezone
 import pytest
 
 from reflexion.booking.payments import confirm_payment
+from frozen import NOW
 
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+
 PUBLIC = "https://reflexion.example"
 
 

@@ -14,7 +14,7 @@ from redis import Redis
 from sqlalchemy import select
 
 from mail_helpers import (RecordingHandler, free_port, message_of, outbox_messages, parts_by_type, run_worker,
-                          translated)
+                          stored_emails, translated)
 from reflexion.booking import codes
 from reflexion.booking.cancellation import cancel_booking
 from reflexion.booking.models import Booking
@@ -31,11 +31,7 @@ TUESDAY_NINE = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # Tue 09:00 MEZ
 
 
 def _emails(db, booking=None):
-    db.session.expire_all()
-    query = select(OutgoingEmail).order_by(OutgoingEmail.id)
-    if booking is not None:
-        query = query.where(OutgoingEmail.booking_id == booking.id)
-    return db.session.scalars(query).all()
+    return stored_emails(booking)
 
 
 def _text(message, subtype="plain"):
@@ -137,10 +133,10 @@ def csrf_on(app_config):
 
 def test_client_cancels_unpaid_booking_on_the_booking_page_with_csrf(csrf_on, app, client, db, jobs, frozen_now):
     """POST without the CSRF token is refused; with it the booking is cancelled and a CANCEL invite sent."""
-    from reflexion.booking.operations import book_for_client
+    from reflexion.booking.operations import book_as_operator
 
     frozen_now(MONDAY_MORNING)
-    new = book_for_client(TUESDAY_NINE, name="Erika Muster", email="erika@example.org",
+    new = book_as_operator(TUESDAY_NINE, name="Erika Muster", email="erika@example.org",
                           call_handle="erika.muster@example.org", lang="de")
     db.session.commit()
     ref, key = new.booking.ref, new.access_key

@@ -5,8 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from reflexion.booking.models import Booking
-
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+from frozen import NOW
 
 
 def _json(result):

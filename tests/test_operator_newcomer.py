@@ -4,18 +4,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from mail_helpers import outbox_messages, run_worker
-from reflexion.jobs.queue import use_job_app
 from reflexion.operator.bookings import book_by_operator
+from frozen import NOW  # Mon 09:00 MEZ
 
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)      # Mon 09:00 MEZ
+
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)    # Mon 10:00 MEZ
-
-
-@pytest.fixture
-def jobs(app):
-    use_job_app(app)
-    yield app
-    use_job_app(None)
 
 
 def _sent(app):

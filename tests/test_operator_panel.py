@@ -7,8 +7,11 @@ from sqlalchemy import event, select
 
 from reflexion.booking import codes
 from reflexion.booking.models import Booking, Transition
+from reflexion.booking.notes import entry_text_en
+from reflexion.jobs.reconcile import reconcile
+from frozen import NOW  # Mon 09:00 MEZ
 
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)      # Mon 09:00 MEZ
+
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)    # Mon 10:00 MEZ
 
 
@@ -133,8 +136,11 @@ def test_the_partial_counts_down_from_the_checked_clock(client_in, frozen_now, m
     assert _countdown(_text(_live(client_in, booking)), "start") == ("ahead", "in 2 Min. 04 Sek.")
 
 
-def test_the_partial_records_a_passed_no_answer_deadline_and_stops_polling(client_in, db, frozen_now, make_booking):
-    """At start + 15 min unanswered: the no-show badge, the outcome, HTTP 286 and no trigger."""
+def test_the_partial_shows_a_passed_no_answer_deadline_and_stops_polling(client_in, db, frozen_now, make_booking):
+    """At start + 15 min unanswered: the no-show badge, the outcome, HTTP 286 and no trigger.
+
+    The poll is read-only: it shows what the clock decided; the sweep (or the timer job) records
+    it, at the deadline, by the worker."""
     frozen_now(START + timedelta(minutes=3))
     booking = make_booking(START, state="due")
     assert _countdown(_text(_live(client_in, booking)), "no-answer") == ("ahead", "in 12 Min. 00 Sek.")
@@ -148,8 +154,13 @@ def test_the_partial_records_a_passed_no_answer_deadline_and_stops_polling(clien
     assert 'id="session-actions" class="card session-actions" hx-swap-oob="true"' in html
     assert 'data-transition="due-no_show"' in html
     db.session.expire_all()
+    assert db.session.get(Booking, booking.id).state == "due"  # the GET wrote nothing
+    assert reconcile() == 1
+    db.session.commit()
+    db.session.expire_all()
     entry = db.session.scalars(select(Transition).where(Transition.booking_id == booking.id)).all()[-1]
     assert (entry.to_state, entry.actor, entry.at) == ("no_show", "worker", START + timedelta(minutes=15))
+    assert _live(client_in, booking, seen="no_show").status_code == 286
 
 
 def test_an_unchanged_state_sends_only_the_partial(client_in, frozen_now, make_booking):
@@ -205,10 +216,11 @@ def test_a_whole_call_through_the_panel(client_in, db, frozen_now, make_booking)
     frozen_now(START + timedelta(minutes=40))
     assert client_in.post(base + "/end", data={"note": "all good"}).status_code == 303
     db.session.expire_all()
-    rows = [(t.from_state, t.to_state, t.actor, t.note) for t in booking.transitions[1:]]
+    rows = [(t.from_state, t.to_state, t.actor, entry_text_en(t)) for t in booking.transitions[1:]]
     assert rows == [("due", "answered", "operator", "client answered the call"),
                     ("answered", "in_progress", "operator", "confirmation data verified"),
-                    ("in_progress", "completed", "operator", "all good")]
+                    ("in_progress", "completed", "operator", "ended by the operator: all good")]
+    assert booking.transitions[-1].note == "all good"  # what the operator typed, kept as typed
     assert booking.verify_failures == 1
 
 
@@ -235,7 +247,7 @@ def test_abuse_ends_the_call_with_the_operators_note(client_in, db, frozen_now, 
     assert response.status_code == 303
     db.session.expire_all()
     assert booking.state == "aborted_abuse"
-    assert booking.transitions[-1].note == "abuse; remaining time consumed: threats"
+    assert entry_text_en(booking.transitions[-1]) == "abuse; remaining time consumed: threats"
 
 
 def test_an_action_the_state_does_not_allow_is_refused_with_409(client_in, db, frozen_now, make_booking):
@@ -355,3 +367,19 @@ def test_deadlines_escalate_in_their_last_two_minutes(client_in, frozen_now, mak
     assert 'data-countdown="no-answer" data-status="ahead" data-urgent="yes"' in html
     assert _countdown(html, "no-answer") == ("ahead", "in 1 Min. 59 Sek.")
     assert 'data-countdown="end" data-status="ahead">' in html  # the end is still far
+
+
+def test_the_german_history_shows_no_english_note(client_in, db, frozen_now, make_booking):
+    """Audit notes are codes rendered in the reader's language: the operator's (German) history
+    shows the ending and the typed note, and none of the English sentences."""
+    frozen_now(START + timedelta(minutes=2))
+    booking = make_booking(START, state="answered")
+    base = f"/operator/sessions/{booking.id}"
+    assert client_in.post(base + "/identity-not-confirmed", data={"note": "Name falsch"}).status_code == 303
+    db.session.expire_all()
+    entry = booking.transitions[-1]
+    assert (entry.note_code, entry.note) == ("identity_not_confirmed", "Name falsch")
+    history = _text(client_in.get(base)).split('id="session-history"')[1]
+    assert "Identität nicht bestätigt: Name falsch" in history
+    for english in ("identity not confirmed", "ended by the operator", "client answered the call"):
+        assert english not in history

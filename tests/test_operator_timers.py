@@ -60,10 +60,10 @@ def test_timer_instants_follow_the_settings(app, db, frozen_now, make_booking):
 
 
 def test_operator_booking_gets_its_payment_timer(app, db, frozen_now):
-    from reflexion.booking.operations import book_for_client
+    from reflexion.booking.operations import book_as_operator
 
     frozen_now(START - timedelta(days=3))
-    new = book_for_client(START, name="Per", email="per@example.se", call_handle="per.s@example.se", lang="sv")
+    new = book_as_operator(START, name="Per", email="per@example.se", call_handle="per.s@example.se", lang="sv")
     db.session.commit()
     assert _times(new.booking)["payment"] == _slot(new.booking.payment_deadline)
 

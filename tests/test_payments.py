@@ -8,11 +8,12 @@ from sqlalchemy import select, text
 
 from reflexion.booking import codes
 from reflexion.booking.models import Payment
-from reflexion.booking.payments import PaymentError, confirm_payment, issue_confirmation_data
+from reflexion.booking.payments import PaymentError, confirm_payment, issue_confirmation_code
 from reflexion.booking.states import Actor, IllegalTransition
+from frozen import NOW
 
 UTC = timezone.utc
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # Tue 09:00 MEZ
 
 
@@ -32,7 +33,7 @@ def test_mark_paid_confirms_through_the_audit_log_and_records_the_payment(app, d
     assert booking.state == "confirmed" and booking.confirmed_at == NOW
     assert (entry.from_state, entry.to_state, entry.actor, entry.at) == ("awaiting_payment", "confirmed",
                                                                          "operator", NOW)
-    assert booking.transitions[-1].id == entry.id and "bank_transfer" in entry.note
+    assert booking.transitions[-1].id == entry.id and entry.note_params == {"method": "bank_transfer"}
     (payment,) = db.session.scalars(select(Payment)).all()
     assert (payment.amount_cents, payment.currency, payment.method, payment.paid_at, payment.recorded_by) == (
         9000, "EUR", "bank_transfer", NOW, "operator")
@@ -97,7 +98,7 @@ def test_confirmation_data_are_digits_unlike_the_reference_and_stored_only_as_ha
     wrong = f"{(int(code.replace(' ', '')) + 1) % 10**8:08d}"
     assert not codes.check_confirmation_code(booking.confirmation_hash, wrong)
     # Re-issuing gives new data; the old digits stop matching.
-    issue_confirmation_data(booking)
+    issue_confirmation_code(booking)
     new = codes.confirmation_code_for(booking)
     assert codes.check_confirmation_code(booking.confirmation_hash, new)
     assert new == code or not codes.check_confirmation_code(booking.confirmation_hash, code)
@@ -164,3 +165,34 @@ def test_confirmation_data_never_reach_a_log_line(app, client, db, make_booking,
     for record in caplog.records:
         message = record.getMessage()
         assert code not in message and code.replace(" ", "") not in message
+
+
+def test_the_booking_page_shows_the_digits_without_a_slow_hash_check(app, client, db, make_booking, frozen_now,
+                                                                     monkeypatch):
+    """The nonce carries a check of the secret it was made under: no scrypt runs for the page
+    (the operator's check still uses the stored slow hash)."""
+    frozen_now(NOW)
+    booking = make_booking(START)
+    confirm_payment(booking)
+    db.session.commit()
+    monkeypatch.setattr(codes, "check_confirmation_code", lambda *a: pytest.fail("slow check ran"))
+    page = _open(client, booking)
+    assert f"data-confirmation-code>{codes.confirmation_code_for(booking)}<" in page
+    assert codes.nonce_fits_secret(booking.confirmation_nonce) is True
+    app.config["SECRET_KEY"] = "rotated-secret"
+    assert codes.nonce_fits_secret(booking.confirmation_nonce) is False
+
+
+def test_an_older_nonce_without_its_check_falls_back_to_the_hash(app, client, db, make_booking, frozen_now):
+    """Confirmation data issued before the check existed are still shown (checked once by hash)."""
+    frozen_now(NOW)
+    booking = make_booking(START)
+    confirm_payment(booking)
+    booking.confirmation_nonce = "0123456789abcdef0123456789abcdef"  # the old form: random only
+    booking.confirmation_hash = codes.hash_confirmation_code(codes.confirmation_code_for(booking))
+    db.session.commit()
+    assert codes.nonce_fits_secret(booking.confirmation_nonce) is None
+    page = _open(client, booking)
+    assert f"data-confirmation-code>{codes.confirmation_code_for(booking)}<" in page
+    app.config["SECRET_KEY"] = "rotated-secret"
+    assert "data-confirmation-code" not in _open(client, booking)

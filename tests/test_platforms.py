@@ -215,11 +215,11 @@ def test_the_domain_applies_the_rule_without_the_form(two_platforms, app, db, fr
     frozen_now(MONDAY_MORNING)
     with app.test_request_context("/de/"):
         with pytest.raises(operations.InvalidCallHandle) as error:
-            operations.book_for_client(TUESDAY_NINE, name="Erika", email="e@example.org",
+            operations.book_as_operator(TUESDAY_NINE, name="Erika", email="e@example.org",
                                        call_handle="erika.muster", call_platform="whatsapp")
         assert "WhatsApp" in error.value.message
         with pytest.raises(operations.InvalidCallHandle):
-            operations.book_for_client(TUESDAY_NINE, name="Erika", email="e@example.org",
+            operations.book_as_operator(TUESDAY_NINE, name="Erika", email="e@example.org",
                                        call_handle="+4915123456789", call_platform="zoom")
     db.session.rollback()
     assert _bookings(db) == 0

@@ -8,8 +8,7 @@ from reflexion import clock
 from reflexion.booking.models import Booking, Payment
 from reflexion.pages.models import ContactMessage
 from reflexion.privacy import retention
-
-NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
+from frozen import NOW
 
 
 def _message(db, email, received_at, text="Bitte rufen Sie mich an."):

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from reflexion.booking import codes
 from reflexion.booking.models import Transition
+from reflexion.booking.notes import entry_text_en
 from reflexion.booking.states import IllegalTransition
 from reflexion.sessions import actions
 
@@ -35,7 +36,7 @@ def test_client_answered_moves_due_to_answered(db, session_at):
     db.session.commit()
     now = START + timedelta(minutes=3)
     assert booking.state == "answered" and booking.answered_at == now
-    assert (entry.actor, entry.note) == ("operator", "client answered the call")
+    assert (entry.actor, entry.note_code, entry_text_en(entry)) == ("operator", "answered", "client answered the call")
     assert _audit(db, booking) == [("due", "answered", "operator", now)]
 
 
@@ -161,7 +162,8 @@ def test_abuse_ends_at_once_with_the_note(db, session_at, state):
     entry = actions.end_for_abuse(booking, note="insults")
     db.session.commit()
     assert booking.state == "aborted_abuse" and booking.ended_at == START + timedelta(minutes=20)
-    assert entry.note == "abuse; remaining time consumed: insults" and entry.actor == "operator"
+    assert entry_text_en(entry) == "abuse; remaining time consumed: insults" and entry.actor == "operator"
+    assert (entry.note_code, entry.note) == ("abuse", "insults")  # the typed part stays free text
 
 
 @pytest.mark.parametrize("state", ["confirmed", "due", "completed"])

@@ -131,10 +131,10 @@ def test_operator_may_book_back_to_back_but_never_overlapping(app, make_booking,
     frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))
     first = make_booking(datetime(2026, 11, 25, 9, tzinfo=timezone.utc))
     details = dict(name="Anna Beispiel", email="anna@example.org", call_handle="anna.b@example.org")
-    back_to_back = operations.book_for_client(first.end_at, **details)
+    back_to_back = operations.book_as_operator(first.end_at, **details)
     assert back_to_back.booking.start_at == first.end_at
     with pytest.raises(operations.SlotTaken):
-        operations.book_for_client(first.start_at + timedelta(minutes=30), **details)
+        operations.book_as_operator(first.start_at + timedelta(minutes=30), **details)
 
 
 def test_short_notice_operator_booking_may_be_paid_until_the_start(app, frozen_now):
@@ -143,9 +143,9 @@ def test_short_notice_operator_booking_may_be_paid_until_the_start(app, frozen_n
     from reflexion.booking import operations
 
     now = frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))
-    soon = operations.book_for_client(now + timedelta(hours=1), name="Anna Beispiel",
+    soon = operations.book_as_operator(now + timedelta(hours=1), name="Anna Beispiel",
                                       email="anna@example.org", call_handle="anna.b@example.org").booking
     assert soon.payment_deadline == soon.start_at
-    later = operations.book_for_client(now + timedelta(days=10), name="Anna Beispiel",
+    later = operations.book_as_operator(now + timedelta(days=10), name="Anna Beispiel",
                                        email="anna@example.org", call_handle="anna.b@example.org").booking
     assert later.payment_deadline == now + timedelta(hours=72)

@@ -17,8 +17,9 @@ from reflexion.booking.states import (
 from reflexion.booking.transitions import transition
 from reflexion.sessions.deadlines import due_transitions, next_deadline
 from reflexion.sessions.lifecycle import apply_deadlines
+from frozen import NOW
 
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # 10:00 MEZ
 
 

@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 
 from reflexion.booking.models import Payment, Transition
 from reflexion.mail import messages
+from frozen import NOW
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
@@ -79,9 +80,6 @@ def _english_fragments(source_messages):
                 if len(piece) >= 14 and " " in piece:
                     fragments.add(piece)
     return fragments
-
-
-NOW = datetime(2026, 11, 23, 8, tzinfo=timezone.utc)
 
 
 def _every_email(db, make_booking):

@@ -8,6 +8,7 @@ times that occur twice (fall back) are offered once, at their first occurrence.
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -58,7 +59,7 @@ def local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime | None:
 
 
 def opening_windows(day: date, weekly: dict[int, list[tuple[time, time]]],
-                    exceptions: dict[date, list[AvailabilityException]]) -> list[tuple[time, time]]:
+                    exceptions: dict[date, list]) -> list[tuple[time, time]]:
     """Return the day's opening windows: weekly rules, unless an exception closes or adds."""
     dated = exceptions.get(day, [])
     if any(e.closed for e in dated):
@@ -70,18 +71,30 @@ def opening_windows(day: date, weekly: dict[int, list[tuple[time, time]]],
 
 def candidate_slots(first_day: date, last_day: date, zone: ZoneInfo) -> list[Slot]:
     """Every slot the opening hours offer from ``first_day`` to ``last_day`` (local dates, inclusive)."""
-    weekly: dict[int, list[tuple[time, time]]] = {}
-    for rule in db.session.scalars(select(WeeklyRule)):
-        weekly.setdefault(rule.weekday, []).append((rule.start, rule.end))
-    exceptions: dict[date, list[AvailabilityException]] = {}
-    query = select(AvailabilityException).where(
-        AvailabilityException.day >= first_day, AvailabilityException.day <= last_day
-    )
-    for exc in db.session.scalars(query):
-        exceptions.setdefault(exc.day, []).append(exc)
+    weekly = tuple(db.session.execute(
+        select(WeeklyRule.weekday, WeeklyRule.start, WeeklyRule.end)
+        .order_by(WeeklyRule.weekday, WeeklyRule.start, WeeklyRule.end)).all())
+    dated = tuple(db.session.execute(
+        select(AvailabilityException.day, AvailabilityException.closed, AvailabilityException.start,
+               AvailabilityException.end)
+        .where(AvailabilityException.day >= first_day, AvailabilityException.day <= last_day)
+        .order_by(AvailabilityException.id)).all())
+    return list(_candidates(first_day, last_day, zone, tuple(map(tuple, weekly)), tuple(map(tuple, dated)),
+                            session_length(), rules.buffer()))
 
-    length = session_length()
-    step = length + rules.buffer()
+
+@lru_cache(maxsize=256)
+def _candidates(first_day: date, last_day: date, zone: ZoneInfo, weekly_rows: tuple, dated_rows: tuple,
+                length: timedelta, buffer: timedelta) -> tuple[Slot, ...]:
+    """The slots of these opening hours (pure): cached, since the same week with the same hours,
+    length and buffer always gives the same slots (the week page asks for them on every view)."""
+    weekly: dict[int, list[tuple[time, time]]] = {}
+    for weekday, opens, closes in weekly_rows:
+        weekly.setdefault(weekday, []).append((opens, closes))
+    exceptions: dict[date, list[_Dated]] = {}
+    for row in dated_rows:
+        exceptions.setdefault(row[0], []).append(_Dated(*row))
+    step = length + buffer
     slots: set[Slot] = set()
     day = first_day
     while day <= last_day:
@@ -96,7 +109,17 @@ def candidate_slots(first_day: date, last_day: date, zone: ZoneInfo) -> list[Slo
                     slots.add(Slot(start, start + length))
                 wall += step
         day += timedelta(days=1)
-    return sorted(slots)
+    return tuple(sorted(slots))
+
+
+@dataclass(frozen=True)
+class _Dated:
+    """A dated exception's fields (what :func:`opening_windows` reads)."""
+
+    day: date
+    closed: bool
+    start: time | None
+    end: time | None
 
 
 def _next_existing(day: date, wall: time, zone: ZoneInfo) -> datetime:

@@ -1,16 +1,13 @@
 """The opening-hours editor: weekly hours and dated exceptions (nested in the operator blueprint).
 
 Changes apply to what clients can book from now on; existing bookings stay as they are.
-The slot logic itself lives in :mod:`reflexion.availability.slots`.
+The slot logic itself lives in :mod:`reflexion.availability.slots`, the changes in
+:mod:`reflexion.availability.operations`.
 """
-from datetime import timedelta
-
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
-
 from reflexion import clock
-from reflexion.availability import slots as slot_rules
+from reflexion.availability import operations, slots
 from reflexion.availability.forms import ExceptionForm, WeeklyRuleForm
 from reflexion.availability.models import AvailabilityException, WeeklyRule
 from reflexion.extensions import db
@@ -22,11 +19,8 @@ bp = Blueprint("availability", __name__, url_prefix="/availability")
 
 def _page(rule_form=None, exception_form=None, status=200, stranded=None):
     today = clock.now().astimezone(practice_zone()).date()
-    rules = db.session.scalars(select(WeeklyRule).order_by(WeeklyRule.weekday, WeeklyRule.start)).all()
-    exceptions = db.session.scalars(
-        select(AvailabilityException).where(AvailabilityException.day >= today - timedelta(days=1))
-        .order_by(AvailabilityException.day, AvailabilityException.start)
-    ).all()
+    rules = operations.weekly_rules()
+    exceptions = operations.exceptions_from(today)
     rule_form = rule_form or WeeklyRuleForm(formdata=None)
     return render_template(
         "operator/availability.html",
@@ -46,27 +40,22 @@ def add_rule():
     form = WeeklyRuleForm()
     if not form.validate():
         return _page(rule_form=form, status=400)
-    weekday = int(form.weekday.data)
-    overlapping = db.session.scalar(select(WeeklyRule.id).where(
-        WeeklyRule.weekday == weekday, WeeklyRule.start < form.end.data, WeeklyRule.end > form.start.data))
-    if overlapping:
+    try:
+        operations.add_weekly_hours(int(form.weekday.data), form.start.data, form.end.data)
+    except operations.HoursOverlap:
         form.end.errors.append(_("These hours overlap hours already set for that day."))
         return _page(rule_form=form, status=409)
-    db.session.add(WeeklyRule(weekday=weekday, start=form.start.data, end=form.end.data))
-    db.session.commit()
     flash(_("Opening hours added."), "success")
     return redirect(url_for(".week"), code=303)
 
 
 def _remove(model, row_id, message):
     """Delete one weekly rule or exception (CSRF-checked) and go back to the editor."""
-    row = db.session.get(model, row_id)
-    if row is None:
+    if db.session.get(model, row_id) is None:
         abort(404)
     if not ActionForm().validate():
         abort(400)
-    db.session.delete(row)
-    db.session.commit()
+    operations.remove(model, row_id)
     flash(message, "success")
     return redirect(url_for(".week"), code=303)
 
@@ -83,16 +72,12 @@ def add_exception():
         return _page(exception_form=form, status=400)
     closed = bool(form.closed.data)
     if closed and form.close_despite_bookings.data != "yes":
-        stranded = slot_rules.live_bookings_on(form.day.data, practice_zone())
+        stranded = slots.live_bookings_on(form.day.data, practice_zone())
         if stranded:
             # Closing keeps these bookings; the operator must see them before closing the day.
             return _page(exception_form=form, status=409, stranded=stranded)
-    db.session.add(AvailabilityException(
-        day=form.day.data, closed=closed,
-        start=None if closed else form.start.data, end=None if closed else form.end.data,
-        note=form.note.data or None,
-    ))
-    db.session.commit()
+    operations.add_exception(form.day.data, closed=closed, start=form.start.data, end=form.end.data,
+                             note=form.note.data)
     flash(_("Exception saved."), "success")
     return redirect(url_for(".week"), code=303)
 

@@ -5,6 +5,7 @@ page calls it with ``Actor.CLIENT``. Who may cancel what is the lifecycle's rule
 (:data:`reflexion.booking.states.ALLOWED`), checked by the one transition function.
 """
 from reflexion import signals
+from reflexion.booking.notes import Note
 from reflexion.booking.states import Actor, State, can_transition
 from reflexion.booking.transitions import transition
 from reflexion.calendar.invite import raise_sequence
@@ -27,7 +28,9 @@ def cancel_booking(booking, *, actor: Actor, note: str | None = None):
     UID, higher SEQUENCE) that removes the event from the client's calendar.
     Raises :class:`reflexion.booking.states.IllegalTransition` otherwise.
     """
-    entry = transition(booking, State.CANCELLED, actor=Actor(actor), note=note)
+    actor = Actor(actor)
+    code = Note.CANCELLED_BY_CLIENT if actor == Actor.CLIENT else Note.CANCELLED_BY_OPERATOR
+    entry = transition(booking, State.CANCELLED, actor=actor, code=code, note=note)
     raise_sequence(booking)
     signals.state_changed.send(booking, entry=entry)
     return entry

@@ -2,7 +2,10 @@
 
 ``create``, ``show`` and ``list`` print JSON with ``--json``: each booking an object with
 ``ref``, ``state``, ``start``/``end`` (ISO 8601 with the practice zone's offset) and
-``transitions`` (``from``, ``to``, ``at``, ``actor``, ``note``), the audit log in order.
+``transitions`` (``from``, ``to``, ``at``, ``actor``, ``note``, ``note_code``, ``note_params``), the
+audit log in order: ``note`` is the line's note as English text, ``note_code`` and
+``note_params`` what the system recorded (stable for scripts; ``note_code`` is null for a
+line written before notes became codes, whose text is kept as it was typed).
 """
 import json
 from datetime import datetime
@@ -15,8 +18,10 @@ from werkzeug.datastructures import MultiDict
 
 from reflexion.booking import operations
 from reflexion.booking.models import DEFAULT_PAYMENT_METHOD, PAYMENT_METHODS, Booking
+from reflexion.booking.notes import entry_text_en
 from reflexion.booking.payments import PaymentError, confirm_payment
 from reflexion.booking.states import Actor, IllegalTransition, State
+from reflexion.db import unit_of_work
 from reflexion.extensions import db
 from reflexion.i18n import practice_zone
 from reflexion.operator.bookings import BadStart, book_by_operator, parse_start
@@ -49,7 +54,8 @@ def booking_json(booking: Booking, access_key: str | None = None) -> dict:
         "payment_deadline": iso(booking.payment_deadline) if booking.state == State.AWAITING_PAYMENT else None,
         "verify_failures": booking.verify_failures,
         "transitions": [
-            {"from": t.from_state, "to": t.to_state, "at": iso(t.at), "actor": t.actor, "note": t.note}
+            {"from": t.from_state, "to": t.to_state, "at": iso(t.at), "actor": t.actor,
+             "note": entry_text_en(t) or None, "note_code": t.note_code, "note_params": t.note_params}
             for t in booking.transitions
         ],
     }
@@ -109,18 +115,15 @@ def create(start, name, email, call_handle, call_platform, lang, paid, method, a
         problems = "; ".join(f"--{options.get(k, k)}: {' '.join(map(str, v))}" for k, v in form.errors.items())
         raise click.ClickException(problems)
     try:
-        new = book_by_operator(start_at, name=form.name.data, email=form.email.data,
-                               call_handle=form.call_handle.data, call_platform=form.call_platform.data,
-                               lang=lang, paid=paid, method=method)
-        db.session.commit()
+        with unit_of_work():
+            new = book_by_operator(start_at, name=form.name.data, email=form.email.data,
+                                   call_handle=form.call_handle.data, call_platform=form.call_platform.data,
+                                   lang=lang, paid=paid, method=method)
     except operations.InvalidCallHandle as exc:
-        db.session.rollback()
         raise click.ClickException(f"--handle: {exc.message}") from exc
     except operations.SlotTaken as exc:
-        db.session.rollback()
         raise click.ClickException("this session would overlap another booking") from exc
     except operations.SlotUnavailable as exc:
-        db.session.rollback()
         raise click.ClickException("the start is in the past") from exc
     _echo_booking(new.booking, as_json, access_key=new.access_key)
 
@@ -135,13 +138,11 @@ def mark_paid(ref, method, as_json):
 
     booking = _find(ref)
     try:
-        confirm_payment(booking, actor=Actor.OPERATOR, method=method)
-        db.session.commit()
+        with unit_of_work():
+            confirm_payment(booking, actor=Actor.OPERATOR, method=method)
     except IllegalTransition as exc:
-        db.session.rollback()
         raise click.ClickException(f"{booking.ref} is {booking.state}, not awaiting payment") from exc
     except PaymentError as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     if as_json:
         _echo_booking(booking, True)
@@ -158,7 +159,7 @@ def show(ref, as_json):
     _echo_booking(booking, as_json)
     if not as_json:
         for t in booking.transitions:
-            click.echo(f"  {iso(t.at)}  {t.from_state} -> {t.to_state}  by {t.actor}" + (f"  ({t.note})" if t.note else ""))
+            click.echo(f"  {iso(t.at)}  {t.from_state} -> {t.to_state}  by {t.actor}" + (f"  ({text})" if (text := entry_text_en(t)) else ""))
 
 
 @bookings_cli.command("list")

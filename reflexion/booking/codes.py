@@ -4,6 +4,10 @@ Booking data: reference ``R-7KQ4M2`` plus access key ``tq4w-8hzk-p3va`` (lowerca
 Confirmation data: eight digits ``4821 0937``, easy to read aloud. The two never look alike.
 Access keys and confirmation data are stored only as hashes: access keys (random, ~59 bits)
 with salted SHA-256, confirmation data (only 10^8 values) with slow scrypt.
+
+Names: pages and e-mails say "confirmation data" (the product's word); the code calls the
+eight digits a *confirmation code* everywhere (``confirmation_code_for``,
+``issue_confirmation_code``, ``check_confirmation_code``).
 """
 import hashlib
 import hmac
@@ -90,3 +94,30 @@ def confirmation_code_for(booking) -> str:
     number = int.from_bytes(digest[:8], "big") % 10**8
     digits = f"{number:08d}"
     return f"{digits[:4]} {digits[4:]}"
+
+
+def new_confirmation_nonce() -> str:
+    """A random nonce for new confirmation data, with a check of the app secret it was made under.
+
+    ``<32 hex random>.<16 hex HMAC(SECRET_KEY, random)>``: :func:`nonce_fits_secret` tells in
+    microseconds whether today's SECRET_KEY is the one the digits were derived (and hashed)
+    with, so the client's booking page needs no slow scrypt check to know its digits are right.
+    """
+    random_part = secrets.token_hex(16)
+    return f"{random_part}.{_secret_check(random_part)}"
+
+
+def nonce_fits_secret(nonce: str) -> bool | None:
+    """True/False: the nonce was (not) made under today's SECRET_KEY; None for an older nonce
+    without the check (issued before it existed: the caller falls back to the hash)."""
+    random_part, dot, check = (nonce or "").partition(".")
+    if not dot:
+        return None
+    return hmac.compare_digest(check, _secret_check(random_part))
+
+
+def _secret_check(random_part: str) -> str:
+    from flask import current_app  # the app's secret, read when called (as confirmation_code_for does)
+
+    return hmac.new(current_app.config["SECRET_KEY"].encode(),
+                    f"confirmation-secret-check:{random_part}".encode(), "sha256").hexdigest()[:16]

@@ -1,7 +1,8 @@
 """Bookings, their audit log and payments."""
-from sqlalchemy import Float, Index, String, event, text
+from sqlalchemy import JSON, Float, Index, String, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from reflexion.booking import methods
 from reflexion.booking.states import LIVE_STATES, State
 from reflexion.db_types import UTCDateTime
 from reflexion.extensions import db
@@ -99,14 +100,18 @@ class Transition(db.Model):
     to_state: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(16))
     at = mapped_column(UTCDateTime, nullable=False)
+    #: What the system recorded: a :class:`~reflexion.booking.notes.Note` code and its
+    #: parameters, rendered in the reader's language when shown (``notes.entry_text``).
+    note_code: Mapped[str | None] = mapped_column(String(40))
+    note_params = mapped_column(JSON)
+    #: Free text the operator typed, shown as typed.
     note: Mapped[str | None] = mapped_column(String(500))
 
     booking = relationship("Booking", back_populates="transitions")
 
 
-#: How a fee can be paid (the operator's choice when recording it); the first is the default.
-PAYMENT_METHODS = ("bank_transfer", "cash", "other")
-DEFAULT_PAYMENT_METHOD = PAYMENT_METHODS[0]
+# Kept here for the modules that import them from the models.
+PAYMENT_METHODS, DEFAULT_PAYMENT_METHOD = methods.PAYMENT_METHODS, methods.DEFAULT_PAYMENT_METHOD
 
 
 class Payment(db.Model):

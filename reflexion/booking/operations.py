@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from reflexion import clock, platforms, signals
-from reflexion.availability import slots as slot_rules
+from reflexion.availability import slots
 from reflexion.booking import codes, rules
 from reflexion.booking.models import Booking, Transition
 from reflexion.booking.states import LIVE_STATES, Actor, State
@@ -170,10 +170,10 @@ def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang:
         raise EarlyStartNotRequested("early_start")
     lock_schedule()
     now = clock.now()
-    reason = slot_rules.unavailable_reason(start, now, practice_zone())
+    reason = slots.unavailable_reason(start, now, practice_zone())
     if reason is not None:
         raise SlotUnavailable(reason)
-    if slot_rules.overlapping_bookings(start, session_end(start)):
+    if slots.overlapping_bookings(start, session_end(start)):
         raise SlotTaken("taken")
     new = _create(start, name=name, email=email, call=call, lang=lang,
                   actor=Actor.CLIENT, terms_version=setting("TERMS_VERSION"), now=now)
@@ -183,8 +183,8 @@ def book_slot(start: datetime, *, name: str, email: str, call_handle: str, lang:
     return new
 
 
-def book_for_client(start: datetime, *, name: str, email: str, call_handle: str, lang: str = "de",
-                    call_platform: str | None = None) -> NewBooking:
+def book_as_operator(start: datetime, *, name: str, email: str, call_handle: str, lang: str = "de",
+                     call_platform: str | None = None) -> NewBooking:
     """Book any start instant for a client who phoned or wrote (operator; no opening-hours rules).
 
     The session must still overlap no other live booking; the handle follows the same rule as
@@ -195,7 +195,7 @@ def book_for_client(start: datetime, *, name: str, email: str, call_handle: str,
     now = clock.now()
     if start <= now:
         raise SlotUnavailable("past")
-    if slot_rules.overlapping_bookings(start, session_end(start), with_buffer=False):
+    if slots.overlapping_bookings(start, session_end(start), with_buffer=False):
         raise SlotTaken("overlap")
     new = _create(start, name=name, email=email, call=call, lang=lang,
                   actor=Actor.OPERATOR, terms_version=None, now=now)

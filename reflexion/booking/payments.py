@@ -8,21 +8,17 @@ operator may confirm today; :data:`reflexion.booking.states.ALLOWED` would gain 
 the provider acts as.)
 """
 import logging
-import secrets
 from functools import lru_cache
-
-from flask_babel import lazy_gettext as _l
 
 from reflexion import clock, signals
 from reflexion.booking import codes
+from reflexion.booking.methods import METHOD_LABELS  # noqa: F401 (re-exported: forms and tests import it here)
 from reflexion.booking.models import DEFAULT_PAYMENT_METHOD, Payment
+from reflexion.booking.notes import Note
 from reflexion.booking.states import CONFIRMED_STATES, Actor, State
 from reflexion.booking.transitions import transition
 
 log = logging.getLogger(__name__)
-
-#: The operator's name for each payment method (:data:`~reflexion.booking.models.PAYMENT_METHODS`).
-METHOD_LABELS = {"bank_transfer": _l("Bank transfer"), "cash": _l("Cash"), "other": _l("Other way of payment")}
 
 
 class PaymentError(Exception):
@@ -46,27 +42,28 @@ def confirm_payment(booking, *, actor: Actor = Actor.OPERATOR, method: str = DEF
         # PRODUCT.md §2 rule 2: without the client's call handle the operator cannot call.
         raise PaymentError("the booking has no call handle")
     now = clock.now()
-    entry = transition(booking, State.CONFIRMED, actor=actor, at=now, note=f"paid by {method}")
+    entry = transition(booking, State.CONFIRMED, actor=actor, at=now, code=Note.PAID,
+                       params={"method": method})
     booking.payments.append(Payment(
         amount_cents=booking.fee_cents if amount_cents is None else amount_cents,
         currency=currency or booking.currency, method=method, provider_reference=provider_reference,
         paid_at=paid_at or now, recorded_at=now, recorded_by=actor.value,
     ))
-    issue_confirmation_data(booking)
+    issue_confirmation_code(booking)
     booking.confirmed_at = now
     booking.ical_sequence += 1
     signals.state_changed.send(booking, entry=entry)
     return entry
 
 
-def issue_confirmation_data(booking):
+def issue_confirmation_code(booking):
     """Give the booking fresh confirmation data; keep only its hash and a random nonce.
 
     The digits are derived from the app secret and the nonce (see
     :func:`reflexion.booking.codes.confirmation_code_for`), so the client's booking page can
     show them again while the database holds no readable copy.
     """
-    booking.confirmation_nonce = secrets.token_hex(16)
+    booking.confirmation_nonce = codes.new_confirmation_nonce()
     booking.confirmation_hash = codes.hash_confirmation_code(codes.confirmation_code_for(booking))
     booking.verify_failures = 0
 
@@ -81,7 +78,10 @@ def shown_confirmation_code(booking) -> str | None:
     if booking.confirmation_nonce is None or State(booking.state) not in SHOWN_IN:
         return None
     code = codes.confirmation_code_for(booking)
-    if not _derived_code_matches(booking.confirmation_hash, code):
+    fits = codes.nonce_fits_secret(booking.confirmation_nonce)
+    if fits is None:  # issued before nonces carried their secret's check: the slow hash decides
+        fits = _derived_code_matches(booking.confirmation_hash, code)
+    if not fits:
         log.warning(
             "booking %s: confirmation data do not match their hash (SECRET_KEY changed?)", booking.id)
         return None

@@ -9,11 +9,14 @@ from reflexion.extensions import db
 from reflexion.sessions.deadlines import next_deadline
 
 
-def transition(booking, to: State, *, actor: Actor, at=None, note: str | None = None):
+def transition(booking, to: State, *, actor: Actor, at=None, code: str | None = None,
+               params: dict | None = None, note: str | None = None):
     """Move ``booking`` to ``to`` and record it; raise :class:`IllegalTransition` otherwise.
 
     ``at`` is the instant the change counts from (a deadline applied late is recorded at
-    the deadline); it defaults to the checked clock's now.
+    the deadline); it defaults to the checked clock's now. ``code`` and ``params`` say what
+    the system recorded (a :class:`reflexion.booking.notes.Note`, rendered in the reader's
+    language when shown); ``note`` is free text someone typed.
     """
     to, actor = State(to), Actor(actor)
     if not can_transition(booking, to, actor):
@@ -42,6 +45,8 @@ def transition(booking, to: State, *, actor: Actor, at=None, note: str | None = 
         to_state=to.value,
         actor=actor.value,
         at=at or clock.now(),
+        note_code=code and str(code),
+        note_params=params or None,
         note=(note or None) and note[:500],
     )
     db.session.add(entry)

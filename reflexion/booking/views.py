@@ -6,14 +6,14 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
 from reflexion import clock
-from reflexion.availability import slots as slot_rules
+from reflexion.availability import slots
 from reflexion.booking import access, codes, operations, rules
 from reflexion.booking.cancellation import can_cancel, cancel_booking
 from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, NewKeyForm
 from reflexion.booking.payments import shown_confirmation_code
 from reflexion.booking.states import Actor, IllegalTransition
 from reflexion.calendar.links import calendar_links
-from reflexion.extensions import db, htmx, limiter
+from reflexion.extensions import htmx, limiter
 from reflexion.i18n import practice_zone
 from reflexion.mail.notify import access_key_link_requested
 from reflexion.settings import setting
@@ -26,16 +26,16 @@ SESSION_NEW = "new_booking"
 
 def _horizon_monday(now) -> date:
     """The Monday of the last week that can hold a bookable time."""
-    return slot_rules.monday_of(rules.latest_bookable(now).astimezone(practice_zone()).date())
+    return slots.monday_of(rules.latest_bookable(now).astimezone(practice_zone()).date())
 
 
 def _week_start(text: str | None) -> date:
     """The week asked for, from this week on; a week beyond the booking horizon is not found."""
     now = clock.now()
-    this_monday = slot_rules.monday_of(now.astimezone(practice_zone()).date())
+    this_monday = slots.monday_of(now.astimezone(practice_zone()).date())
     if text:
         try:
-            wanted = slot_rules.monday_of(date.fromisoformat(text))
+            wanted = slots.monday_of(date.fromisoformat(text))
         except (ValueError, OverflowError):
             abort(404)
         if wanted > _horizon_monday(now):
@@ -47,27 +47,29 @@ def _week_start(text: str | None) -> date:
 def _week_context(monday: date) -> dict:
     zone = practice_zone()
     now = clock.now()
-    days = slot_rules.week_days(monday)
-    free = slot_rules.free_slots(days[0], days[-1], now, zone)
+    days = slots.week_days(monday)
+    free = slots.free_slots(days[0], days[-1], now, zone)
     by_day = {day: [] for day in days}
     for slot in free:
         by_day.setdefault(slot.start.astimezone(zone).date(), []).append(slot)
-    horizon_end = (now + timedelta(days=setting("HORIZON_DAYS"))).astimezone(zone).date()
-    this_monday = slot_rules.monday_of(now.astimezone(zone).date())
+    horizon_end = rules.latest_bookable(now).astimezone(zone).date()
+    this_monday = slots.monday_of(now.astimezone(zone).date())
     next_free = None
     if not free and days[-1] < horizon_end:
-        later = slot_rules.free_slots(days[-1] + timedelta(days=1), horizon_end, now, zone)
+        later = slots.free_slots(days[-1] + timedelta(days=1), horizon_end, now, zone)
         next_free = later[0] if later else None
     return {
         "has_free": bool(free),
         "next_free": next_free,
-        "next_free_week": slot_rules.monday_of(next_free.start.astimezone(zone).date()) if next_free else None,
+        "next_free_week": slots.monday_of(next_free.start.astimezone(zone).date()) if next_free else None,
         "monday": monday,
         "days": days,
         "by_day": by_day,
         "prev_week": monday - timedelta(days=7) if monday > this_monday else None,
         "next_week": monday + timedelta(days=7) if monday < _horizon_monday(now) else None,
         "today": now.astimezone(zone).date(),
+        # The pattern, filled in per slot by the template (gettext without variables returns it raw).
+        "book_label": _("Book %(when)s"),
     }
 
 
@@ -87,7 +89,7 @@ def _other_slots(around, limit=6):
     zone = practice_zone()
     now = clock.now()
     first = max(around.astimezone(zone).date(), now.astimezone(zone).date())
-    return slot_rules.free_slots(first, first + timedelta(days=14), now, zone)[:limit]
+    return slots.free_slots(first, first + timedelta(days=14), now, zone)[:limit]
 
 
 def _own_booking_at(start):
@@ -120,7 +122,7 @@ def _unavailable(start, reason):
 @bp.route("/book/<slot>", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 def book(slot):
-    start = slot_rules.parse_slot_key(slot)
+    start = slots.parse_slot_key(slot)
     now = clock.now()
     # Bounded before any date arithmetic (near year 1 or 9999 it overflows): unreadable or far
     # beyond the horizon is plainly not found; just beyond it, the page says so (also a 404).
@@ -128,10 +130,10 @@ def book(slot):
         abort(404)
     zone = practice_zone()
     form = BookingForm()
-    reason = slot_rules.unavailable_reason(start, now, zone)
+    reason = slots.unavailable_reason(start, now, zone)
     if reason is not None:
         return _unavailable(start, reason)
-    form_page = dict(form=form, start=start, end=slot_rules.session_end(start),
+    form_page = dict(form=form, start=start, end=slots.session_end(start),
                      early_start_needed=operations.needs_early_start_request(start, now))
     if request.method == "POST":
         if not form.validate():
@@ -143,25 +145,20 @@ def book(slot):
                 accepted_terms=form.accept_terms.data, early_start_requested=form.early_start.data,
                 call_platform=form.call_platform.data,
             )
-            db.session.commit()
         except operations.EarlyStartNotRequested:
-            db.session.rollback()
             form.early_start.errors.append(_("This session begins within the 14-day withdrawal period. "
                                              "Please confirm that you want it to take place then."))
             return render_template("booking/form.html", **dict(form_page, early_start_needed=True)), 400
         except operations.InvalidCallHandle as exc:  # the form checks the same rule: a changed setting
-            db.session.rollback()
             form.call_handle.errors.append(exc.message)
             return render_template("booking/form.html", **form_page), 400
         except operations.SlotTaken:
-            db.session.rollback()
             return _unavailable(start, "taken")
         except operations.SlotUnavailable as exc:
-            db.session.rollback()
             return _unavailable(start, exc.reason)
         _keep_key_on_display(new.booking.ref, new.access_key)
         return redirect(url_for(".created", ref=new.booking.ref), code=303)
-    if slot_rules.overlapping_bookings(start, slot_rules.session_end(start)):
+    if slots.overlapping_bookings(start, slots.session_end(start)):
         return _unavailable(start, "taken")
     response = current_app.make_response(render_template("booking/form.html", **form_page))
     # Back after booking must ask the server again, which recognises the client's own booking.
@@ -222,7 +219,6 @@ def lost_key(ref):
         booking = access.matching_booking(ref, form.email.data)
         if booking is not None:
             access_key_link_requested(booking, g.lang)
-            db.session.commit()
         return render_template("booking/lost_key.html", form=form, ref=ref, sent=True)
     return render_template("booking/lost_key.html", form=form, ref=ref)
 
@@ -237,7 +233,6 @@ def new_key(ref, token):
     form = NewKeyForm()
     if request.method == "POST" and form.validate():
         key = access.renew_access_key(booking)
-        db.session.commit()
         _keep_key_on_display(booking.ref, key)
         return redirect(url_for(".created", ref=booking.ref), code=303)
     return render_template("booking/new_key.html", ref=booking.ref, form=form)
@@ -287,11 +282,9 @@ def cancel(ref):
     if booking is None or not _has_access(booking.ref):
         abort(404)
     try:
-        cancel_booking(booking, actor=Actor.CLIENT, note="cancelled on the booking page")
-        db.session.commit()
+        cancel_booking(booking, actor=Actor.CLIENT)
     except IllegalTransition:
-        db.session.rollback()
-        booking = operations.find_by_reference(ref)
+        booking = operations.find_by_reference(ref)  # its state is re-read: someone else moved it
         return _show(booking, 409, _("This booking can no longer be cancelled here. "
                                      "Please contact us if you need to change it."))
     return redirect(url_for(".booking_page", ref=booking.ref), code=303)

@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 
 from reflexion.clock import ntp
 from reflexion.clock.status import summary
-from reflexion.extensions import db
+from reflexion.db import unit_of_work
 
 clock_cli = AppGroup("clock", help="The NTP-checked clock.")
 
@@ -18,8 +18,8 @@ def check_command():
     Exits with status 1 when no server gave a usable answer (the last offset stays in use).
     """
 
-    result = ntp.check()
-    db.session.commit()
+    with unit_of_work():
+        result = ntp.check()
     if not result.configured:
         click.echo("No NTP servers configured (REFLEXION_NTP_SERVERS); nothing checked.", err=True)
         raise click.exceptions.Exit(1)

@@ -7,7 +7,7 @@ checks, so a check that hangs or a killed work horse does not end the chain.
 import logging
 
 from reflexion.clock import ntp, restore_cached_status
-from reflexion.extensions import db
+from reflexion.db import unit_of_work
 from reflexion.jobs.periodic import is_current_run, schedule_next
 from reflexion.jobs.queue import job_app
 
@@ -44,11 +44,10 @@ def run_check(app) -> dict | None:
     """Run one check and commit it; never raise (a failed check keeps the last offset)."""
 
     try:
-        result = ntp.check(app)
-        db.session.commit()
+        with unit_of_work():
+            result = ntp.check(app)
         return result.status
     except Exception:
-        db.session.rollback()
         log.exception("clock: the NTP check failed")
         return None
 

@@ -13,7 +13,7 @@ from flask import current_app
 from rq import get_current_job
 
 from reflexion import clock
-from reflexion.extensions import db
+from reflexion.db import unit_of_work
 from reflexion.jobs.queue import DEFAULT, job_app
 from reflexion.jobs.reconcile import reconcile
 from reflexion.jobs.scheduling import job_status, schedule_at
@@ -77,12 +77,8 @@ def start_chains(app):
 
 def run_reconcile() -> int:
     """Apply overdue transitions now and commit; return how many were written."""
-    try:
+    with unit_of_work():
         written = reconcile()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     _requeue_unsent_mail()
     return written
 
@@ -114,14 +110,11 @@ def privacy_purge_job():
         if not is_current_run(PRIVACY_PURGE):
             return "duplicate chain stopped"
         try:
-            counts = purge_expired()
-            db.session.commit()
+            with unit_of_work():
+                counts = purge_expired()
             if counts["bookings"] or counts["messages"]:
                 log.info("privacy purge anonymised %d booking(s), %d message(s)",
                          counts["bookings"], counts["messages"])
             return counts
-        except Exception:
-            db.session.rollback()
-            raise
         finally:
             schedule_next(PRIVACY_PURGE, privacy_purge_job, PRIVACY_PURGE_SECONDS)

@@ -19,6 +19,7 @@ from reflexion import clock, signals
 from reflexion.booking.models import Booking
 from reflexion.booking.states import LIVE_STATES, IllegalTransition
 from reflexion.effects import after_commit
+from reflexion.db import unit_of_work
 from reflexion.extensions import db
 from reflexion.jobs import periodic
 from reflexion.jobs.queue import job_app
@@ -111,12 +112,11 @@ def run_deadlines(booking_id: int, deadline_iso: str | None = None):
         if booking is None:
             return []
         try:
-            entries = apply_deadlines(booking, clock.now())
-            done = [f"{e.from_state}->{e.to_state}" for e in entries]
-            db.session.commit()
+            with unit_of_work():
+                entries = apply_deadlines(booking, clock.now())
+                done = [f"{e.from_state}->{e.to_state}" for e in entries]
         except IllegalTransition:
             # Someone else (operator, reconcile, another job) moved the booking first.
-            db.session.rollback()
             return []
         if done:
             log.info("booking %s: %s", booking.ref, ", ".join(done))

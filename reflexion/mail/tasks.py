@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from reflexion import clock
 from reflexion.booking.models import Booking
+from reflexion.db import unit_of_work
 from reflexion.effects import after_commit
 from reflexion.extensions import db
 from reflexion.jobs.queue import MAIL, get_queue, job_app
@@ -91,9 +92,11 @@ def send_email(email_id: int) -> str:
             return "gone"
         if email.status not in UNFINISHED:
             return email.status
-        email.attempts += 1
-        email.status = SENDING
-        db.session.commit()
+        # Two units of work around the one outside effect: the claim ("sending") is saved before
+        # the SMTP attempt, so a crash mid-send is seen by the sweep; the outcome after it.
+        with unit_of_work():
+            email.attempts += 1
+            email.status = SENDING
         try:
             message = messages.build(email)
         except messages.NotNeeded as exc:
@@ -105,9 +108,9 @@ def send_email(email_id: int) -> str:
         except Exception as exc:
             job = get_current_job()
             final = job is None or not job.retries_left
-            email.status = FAILED if final else RETRYING
-            email.last_error = transport.describe_error(exc)[:300]
-            db.session.commit()
+            with unit_of_work():
+                email.status = FAILED if final else RETRYING
+                email.last_error = transport.describe_error(exc)[:300]
             log.warning("mail: e-mail %s (%s) attempt %d failed (%s)%s", email.id, email.kind, email.attempts,
                         email.last_error, "; giving up" if final else "; will retry")
             raise
@@ -116,9 +119,9 @@ def send_email(email_id: int) -> str:
 
 
 def _finish(email, status, note):
-    email.status = status
-    email.last_error = note[:300] if note else None
-    db.session.commit()
+    with unit_of_work():
+        email.status = status
+        email.last_error = note[:300] if note else None
     if status != SENT:
         log.info("mail: e-mail %s (%s) %s: %s", email.id, email.kind, status, note)
     return status
@@ -186,6 +189,6 @@ def send_reminder(booking_id: int) -> str:
             OutgoingEmail.booking_id == booking_id, OutgoingEmail.kind == messages.REMINDER))
         if exists:
             return "already queued"
-        queue_email(messages.REMINDER, booking=booking)
-        db.session.commit()
+        with unit_of_work():
+            queue_email(messages.REMINDER, booking=booking)
         return "queued"

@@ -3,7 +3,7 @@ from datetime import date, datetime, time, timezone
 
 from reflexion.availability.slots import local_instant
 from reflexion.booking.models import DEFAULT_PAYMENT_METHOD
-from reflexion.booking.operations import NewBooking, book_for_client
+from reflexion.booking.operations import NewBooking, book_as_operator
 from reflexion.booking.payments import confirm_payment
 from reflexion.booking.states import Actor
 from reflexion.i18n import practice_zone
@@ -39,11 +39,11 @@ def book_by_operator(start: datetime, *, name: str, email: str, call_handle: str
     record the payment, which confirms the booking and schedules its session timers.
 
     Raises :class:`reflexion.booking.operations.SlotTaken` / ``SlotUnavailable`` like
-    :func:`~reflexion.booking.operations.book_for_client`, and ``InvalidCallHandle`` for a handle
+    :func:`~reflexion.booking.operations.book_as_operator`, and ``InvalidCallHandle`` for a handle
     that does not fit ``call_platform`` (default: the first one offered). The caller commits.
     """
-    new = book_for_client(start, name=name, email=email, call_handle=call_handle, lang=lang,
-                          call_platform=call_platform)
+    new = book_as_operator(start, name=name, email=email, call_handle=call_handle, lang=lang,
+                           call_platform=call_platform)
     if paid:
         confirm_payment(new.booking, actor=Actor.OPERATOR, method=method)
     return new

@@ -5,6 +5,7 @@ import click
 from sqlalchemy import func, select
 from flask.cli import AppGroup
 
+from reflexion.db import unit_of_work
 from reflexion.extensions import db
 from reflexion.operator import two_factor
 from reflexion.operator.auth import create_operator, revoke_sessions
@@ -22,10 +23,9 @@ def create(email):
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
-        create_operator(email, password)
-        db.session.commit()
+        with unit_of_work():
+            create_operator(email, password)
     except ValueError as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     click.echo(f"operator {email.strip().lower()} created")
     click.echo("Next: log in at /operator/login and set up two-factor login on the Account page "
@@ -36,10 +36,10 @@ def create(email):
 @click.option("--email", required=True, help="The operator's e-mail address.")
 def reset_two_factor(email):
     """Switch an operator's two-factor login off (phone and recovery codes lost); ends their sessions."""
-    operator = db.session.scalar(select(Operator).where(func.lower(Operator.email) == email.strip().lower()))
-    if operator is None:
-        raise click.ClickException(f"no operator has the e-mail address {email.strip().lower()}")
-    two_factor.disable(operator)
-    revoke_sessions(operator.id)
-    db.session.commit()
+    with unit_of_work():
+        operator = db.session.scalar(select(Operator).where(func.lower(Operator.email) == email.strip().lower()))
+        if operator is None:
+            raise click.ClickException(f"no operator has the e-mail address {email.strip().lower()}")
+        two_factor.disable(operator)
+        revoke_sessions(operator.id)
     click.echo(f"two-factor login switched off for {operator.email}; log in with the password and set it up again")

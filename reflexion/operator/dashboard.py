@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reflexion.booking.models import Booking
 from reflexion.booking.states import CONFIRMED_STATES, State
@@ -69,8 +69,6 @@ def recent_messages(limit: int = 8) -> list[ContactMessage]:
 
 
 def unread_count() -> int:
-    from sqlalchemy import func
-
     return db.session.scalar(
         select(func.count(ContactMessage.id)).where(ContactMessage.read_at.is_(None),
                                                     ContactMessage.anonymised_at.is_(None))

@@ -2,7 +2,6 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
 from reflexion import clock
 from reflexion.availability.views import bp as availability_bp
@@ -11,6 +10,7 @@ from reflexion.booking.cancellation import cancel_booking
 from reflexion.booking.models import Booking
 from reflexion.booking.payments import PaymentError, confirm_payment
 from reflexion.booking.states import Actor, IllegalTransition
+from reflexion.db import discard_changes, keep_changes
 from reflexion.calendar import feed
 from reflexion.extensions import db, limiter
 from reflexion.operator import dashboard as board
@@ -42,6 +42,7 @@ from reflexion.operator.forms import (
 )
 from reflexion.operator.models import Operator
 from reflexion.pages.models import ContactMessage
+from reflexion.pages.operations import mark_read
 from reflexion.settings.views import bp as settings_bp
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
@@ -72,7 +73,6 @@ def login():
         if form.validate():
             operator = authenticate(form.email.data, form.password.data)
             if operator is not None:
-                db.session.commit()
                 target = safe_next(request.args.get("next")) or url_for(".dashboard")
                 if operator.has_two_factor:
                     begin_pending_login(operator, target)
@@ -111,7 +111,7 @@ def login_code():
     try:
         used = two_factor.check_login_code(operator, form.code.data)
     except two_factor.CodeRefused as refused:
-        db.session.commit()  # a wrong code counts, also when refused
+        keep_changes()  # a wrong code counts, also when refused
         if refused.locked:
             form.code.errors.append(_("Too many wrong codes: the code step of this account is locked for %(minutes)d minutes.",
                                       minutes=two_factor.LOCK_MINUTES))
@@ -119,7 +119,6 @@ def login_code():
         form.code.errors.append(_("This code is wrong or has already been used."))
         return render_template("operator/login_code.html", form=form), 401
     target = session[PENDING_LOGIN].get("next") or url_for(".dashboard")
-    db.session.commit()
     _log_in(operator)
     if used == "recovery":
         flash(_("You logged in with a recovery code; %(count)d are left. Create new ones on the account page if needed.",
@@ -131,7 +130,6 @@ def login_code():
 def logout():
     if current_user.is_authenticated:
         revoke_sessions(current_user.id)  # a copy of this cookie must not work either
-        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have been logged out."), "info")
@@ -187,21 +185,16 @@ def new_booking():
                                call_handle=form.call_handle.data, lang=form.lang.data,
                                call_platform=form.call_platform.data,
                                paid=form.paid.data, method=form.method.data)
-        db.session.commit()
     except BadStart:
-        db.session.rollback()
         form.start_time.errors.append(_("This local time does not exist (the clocks go forward then)."))
         return render_template("operator/booking_form.html", form=form), 400
     except operations.InvalidCallHandle as exc:
-        db.session.rollback()
         form.call_handle.errors.append(exc.message)
         return render_template("operator/booking_form.html", form=form), 400
     except operations.SlotUnavailable:
-        db.session.rollback()
         form.start_time.errors.append(_("This start is in the past."))
         return render_template("operator/booking_form.html", form=form), 400
     except operations.SlotTaken:
-        db.session.rollback()
         form.start_time.errors.append(_("This session would overlap another booking (including the break between sessions)."))
         return render_template("operator/booking_form.html", form=form), 409
     session[NEW_BOOKING] = {"id": new.booking.id, "ref": new.booking.ref, "key": new.access_key}
@@ -217,9 +210,8 @@ def mark_paid(booking_id):
         abort(400)
     try:
         confirm_payment(booking, actor=Actor.OPERATOR, method=form.method.data)
-        db.session.commit()
     except (IllegalTransition, PaymentError):
-        db.session.rollback()
+        discard_changes()
         flash(_("Booking %(ref)s is not awaiting payment any more; nothing was recorded.", ref=booking.ref), "error")
         return redirect(_back(booking), code=303)
     flash(_("Payment recorded: booking %(ref)s is confirmed and the client receives the confirmation.",
@@ -235,10 +227,9 @@ def cancel(booking_id):
         flash(" ".join(form.note.errors) or _("Please check your input and try again."), "error")
         return redirect(_back(booking), code=303)
     try:
-        cancel_booking(booking, actor=Actor.OPERATOR, note=form.note.data or "cancelled by the operator")
-        db.session.commit()
+        cancel_booking(booking, actor=Actor.OPERATOR, note=form.note.data or None)
     except IllegalTransition:
-        db.session.rollback()
+        discard_changes()
         flash(_("Booking %(ref)s can no longer be cancelled.", ref=booking.ref), "error")
         return redirect(_back(booking), code=303)
     flash(_("Booking %(ref)s has been cancelled; the slot is free again.", ref=booking.ref), "success")
@@ -259,9 +250,7 @@ def message_read(message_id):
         abort(404)
     if not ActionForm().validate():
         abort(400)
-    if message.read_at is None:
-        message.read_at = clock.now()
-        db.session.commit()
+    mark_read(message)
     if request.form.get("back") == "messages":
         return redirect(url_for(".messages"), code=303)
     return redirect(url_for(".dashboard") + "#messages", code=303)
@@ -269,11 +258,8 @@ def message_read(message_id):
 
 @bp.route("/messages")
 def messages():
-    rows = db.session.scalars(
-        select(ContactMessage).where(ContactMessage.anonymised_at.is_(None))
-        .order_by(ContactMessage.received_at.desc()).limit(200)
-    ).all()
-    return render_template("operator/messages.html", messages=rows, action_form=ActionForm())
+    return render_template("operator/messages.html", messages=board.recent_messages(limit=200),
+                           action_form=ActionForm())
 
 
 @bp.route("/calendar-feed", methods=["POST"])
@@ -283,7 +269,6 @@ def regenerate_feed():
     if not ActionForm().validate():
         abort(400)
     feed.regenerate_token()
-    db.session.commit()
     flash(_("A new calendar address has been created. Subscribe to it again; the old one no longer works."),
           "success")
     return redirect(url_for(".dashboard") + "#calendar-feed", code=303)
@@ -329,10 +314,8 @@ def account_password():
     try:
         change_password(operator, form.current.data, form.new.data, form.repeated.data)
     except PasswordRefused as refused:
-        db.session.rollback()
         form.new.errors.append(str(refused))
         return _account_page(400, password_form=form)
-    db.session.commit()
     keep_this_session(operator)
     flash(_("Your password has been changed. Every other browser logged in to this account has been logged out."),
           "success")
@@ -348,7 +331,6 @@ def account_two_factor_setup():
         flash(_("Two-factor login is already set up."), "info")
         return redirect(url_for(".account"), code=303)
     two_factor.begin_setup(operator)
-    db.session.commit()
     return redirect(url_for(".account") + "#two-factor", code=303)
 
 
@@ -364,8 +346,8 @@ def account_two_factor_confirm():
         form.code.errors.append(_("This code does not fit. Check that your phone's clock is right and enter the code shown now."))
         return _account_page(400, confirm_form=form)
     revoke_sessions(operator.id)  # a session opened without the second factor must not outlive it
-    db.session.commit()
-    keep_this_session(db.session.get(Operator, operator.id))
+    db.session.refresh(operator)
+    keep_this_session(operator)
     flash(_("Two-factor login is set up. From now on every login asks for a code."), "success")
     return _account_page(recovery_codes=codes)
 
@@ -380,7 +362,6 @@ def account_recovery_codes():
         form.password.errors.append(_("The password is wrong."))
         return _account_page(400, codes_form=form)
     codes = two_factor.new_recovery_codes(operator)
-    db.session.commit()
     flash(_("New recovery codes have been created; the old ones no longer work."), "success")
     return _account_page(recovery_codes=codes)
 
@@ -395,7 +376,6 @@ def account_two_factor_disable():
         form.password.errors.append(_("The password is wrong."))
         return _account_page(400, disable_form=form)
     two_factor.disable(operator)
-    db.session.commit()
     flash(_("Two-factor login is switched off for this account."), "info")
     return redirect(url_for(".account"), code=303)
 
@@ -405,7 +385,6 @@ def logout_everywhere():
     if not ActionForm().validate():
         abort(400)
     revoke_sessions(current_user.id)
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have been logged out in every browser."), "info")

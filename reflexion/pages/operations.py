@@ -21,3 +21,10 @@ def receive_message(*, name: str, email: str, call_handle: str | None, message: 
     db.session.flush()
     signals.message_received.send(entry)
     return entry
+
+
+def mark_read(message: ContactMessage) -> None:
+    """The operator has read ``message`` (the first reading counts)."""
+    if message.read_at is None:
+        message.read_at = clock.now()
+        db.session.flush()

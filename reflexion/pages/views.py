@@ -2,7 +2,7 @@
 from babel.numbers import format_decimal
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
-from reflexion.extensions import db, limiter
+from reflexion.extensions import limiter
 from reflexion.pages.forms import ContactForm
 from reflexion.pages.legal import connected_payment_provider, own_text
 from reflexion.platforms import HandleError
@@ -85,9 +85,7 @@ def contact():
             receive_message(name=form.name.data, email=form.email.data, call_handle=form.call_handle.data,
                             call_platform=form.call_platform.data, message=form.message.data, lang=g.lang)
         except HandleError as exc:  # the form checks the same rule: the offered platforms just changed
-            db.session.rollback()
             form.call_handle.errors.append(str(exc))
             return render_template("pages/contact.html", form=form), 400
-        db.session.commit()
         return redirect(url_for(".contact", sent=1), code=303)
     return render_template("pages/contact.html", form=form, sent=request.args.get("sent") == "1")

@@ -4,7 +4,7 @@ import json
 import click
 from flask.cli import AppGroup
 
-from reflexion.extensions import db
+from reflexion.db import unit_of_work
 from reflexion.privacy import retention
 
 privacy_cli = AppGroup("privacy", help="Client data: retention, export, erasure.")
@@ -13,8 +13,8 @@ privacy_cli = AppGroup("privacy", help="Client data: retention, export, erasure.
 @privacy_cli.command("purge")
 def purge():
     """Anonymise finished bookings and contact messages past their retention period."""
-    counts = retention.purge_expired()
-    db.session.commit()
+    with unit_of_work():
+        counts = retention.purge_expired()
     click.echo(f"anonymised {counts['bookings']} booking(s) and {counts['messages']} message(s)")
 
 
@@ -30,9 +30,8 @@ def export(email):
 def erase(email):
     """Anonymise everything about one client (refused while a booking is live)."""
     try:
-        counts = retention.erase_client(email)
+        with unit_of_work():
+            counts = retention.erase_client(email)
     except retention.ErasureRefused as exc:
-        db.session.rollback()
         raise click.ClickException(f"cancel or finish these bookings first: {', '.join(exc.refs)}") from exc
-    db.session.commit()
     click.echo(f"anonymised {counts['bookings']} booking(s) and {counts['messages']} message(s)")

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from reflexion import clock
 from reflexion.booking.models import Booking
+from reflexion.booking.notes import entry_text_in
 from reflexion.booking.states import FINAL_STATES, LIVE_STATES
 from reflexion.extensions import db
 from reflexion.mail.messages import OPERATOR_NOTICE_KINDS
@@ -100,7 +101,8 @@ def export_client(email: str) -> dict:
                 "payments": [{"amount_cents": p.amount_cents, "currency": p.currency, "method": p.method,
                               "paid_at": p.paid_at.isoformat()} for p in b.payments],
                 "transitions": [{"from": t.from_state, "to": t.to_state, "at": t.at.isoformat(),
-                                 "actor": t.actor, "note": t.note} for t in b.transitions],
+                                 "actor": t.actor, "note": entry_text_in(t, b.lang) or None,
+                                 "note_code": t.note_code} for t in b.transitions],
                 "emails": [{"kind": e.kind, "status": e.status, "created_at": e.created_at.isoformat()}
                            for e in db.session.scalars(select(OutgoingEmail).where(OutgoingEmail.booking_id == b.id))],
             }

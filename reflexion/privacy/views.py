@@ -4,7 +4,7 @@ import json
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from reflexion.extensions import db
+from reflexion.db import discard_changes
 from reflexion.operator.auth import guard_operator_request
 from reflexion.privacy import retention
 from reflexion.privacy.forms import ClientDataForm
@@ -46,9 +46,8 @@ def erase():
                                found=None), 400
     try:
         counts = retention.erase_client(form.email.data)
-        db.session.commit()
     except retention.ErasureRefused as refused:
-        db.session.rollback()
+        discard_changes()
         flash(_("Not erased: cancel or finish these bookings first: %(refs)s", refs=", ".join(refused.refs)), "error")
         return redirect(url_for(".index", email=form.email.data), code=303)
     flash(_("Erased: %(bookings)d booking(s) and %(messages)d message(s) made anonymous.",

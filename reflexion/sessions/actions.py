@@ -15,6 +15,7 @@ from sqlalchemy import update
 from reflexion import clock, signals
 from reflexion.booking import codes
 from reflexion.booking.models import Booking
+from reflexion.booking.notes import Note
 from reflexion.booking.states import Actor, IllegalTransition, State
 from reflexion.booking.transitions import transition
 from reflexion.extensions import db
@@ -83,9 +84,8 @@ def mark_answered(booking, *, note: str | None = None):
     if State(booking.state) == State.CONFIRMED:
         if now < call_opens_at(booking):
             raise TooEarly(booking, call_opens_at(booking))
-        transition(booking, State.DUE, actor=Actor.OPERATOR, at=now, note="call begun before the booked start")
-    entry = transition(booking, State.ANSWERED, actor=Actor.OPERATOR, at=now,
-                       note=note or "client answered the call")
+        transition(booking, State.DUE, actor=Actor.OPERATOR, at=now, code=Note.CALL_BEGUN_EARLY)
+    entry = transition(booking, State.ANSWERED, actor=Actor.OPERATOR, at=now, code=Note.ANSWERED, note=note)
     booking.answered_at = now
     _changed(booking, entry)
     return entry
@@ -117,7 +117,7 @@ def verify_confirmation(booking, typed: str) -> VerifyResult:
     if codes.check_confirmation_code(booking.confirmation_hash, typed or ""):
         booking.verify_failures = booking.verify_failures - 1  # a match is not a failure
         entry = transition(booking, State.IN_PROGRESS, actor=Actor.OPERATOR, at=now,
-                           note="confirmation data verified")
+                           code=Note.VERIFIED)
         booking.verified_at = now
         _changed(booking, entry)
         return VerifyResult(True, booking.verify_failures, limit - booking.verify_failures)
@@ -128,25 +128,23 @@ def verify_confirmation(booking, typed: str) -> VerifyResult:
 
 def end_identity_not_confirmed(booking, *, note: str | None = None):
     """The client could not give the confirmation data: the call is ended (rule 8)."""
-    return _end(booking, State.ABORTED_IDENTITY, note or "identity not confirmed")
+    return _end(booking, State.ABORTED_IDENTITY, Note.IDENTITY_NOT_CONFIRMED, note)
 
 
 def end_for_abuse(booking, *, note: str):
     """Abuse: the operator ends the call at once; the remaining time counts as consumed (rule 9)."""
-    note = (note or "").strip()
-    text = "abuse; remaining time consumed" + (f": {note}" if note else "")
-    return _end(booking, State.ABORTED_ABUSE, text)
+    return _end(booking, State.ABORTED_ABUSE, Note.ABUSE, (note or "").strip() or None)
 
 
 def end_session(booking, *, note: str | None = None):
     """The conversation is over before the hard end: ``in_progress`` → ``completed``."""
-    return _end(booking, State.COMPLETED, note or "ended by the operator")
+    return _end(booking, State.COMPLETED, Note.ENDED_BY_OPERATOR, note)
 
 
-def _end(booking, to: State, note: str):
+def _end(booking, to: State, code: Note, note: str | None):
     now = clock.now()
     catch_up(booking, now)
-    entry = transition(booking, to, actor=Actor.OPERATOR, at=now, note=note)
+    entry = transition(booking, to, actor=Actor.OPERATOR, at=now, code=code, note=note)
     booking.ended_at = now
     _changed(booking, entry)
     return entry

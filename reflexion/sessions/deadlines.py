@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 
+from reflexion.booking.notes import Note
 from reflexion.booking.states import State
 from reflexion.i18n import practice_zone
 from reflexion.settings import setting
@@ -99,7 +100,7 @@ class Deadline:
     moves: frozenset[State]         # the states this deadline moves on
     to: State                       # ... to this state
     pending_in: frozenset[State]    # states in which this deadline is still ahead (timers)
-    note: str                       # the audit note
+    note: Note                      # the audit note's code
 
 
 _CALLED = frozenset({State.DUE, State.ANSWERED, State.IN_PROGRESS})
@@ -107,17 +108,17 @@ _CALLED = frozenset({State.DUE, State.ANSWERED, State.IN_PROGRESS})
 #: The deadlines, in the order they fall due for one booking.
 DEADLINES: tuple[Deadline, ...] = (
     Deadline("payment", payment_deadline, frozenset({State.AWAITING_PAYMENT}), State.EXPIRED,
-             frozenset({State.AWAITING_PAYMENT}), "payment deadline passed"),
+             frozenset({State.AWAITING_PAYMENT}), Note.PAYMENT_DEADLINE_PASSED),
     Deadline("start", booked_start, frozenset({State.CONFIRMED}), State.DUE,
-             frozenset({State.CONFIRMED}), "booked start reached"),
+             frozenset({State.CONFIRMED}), Note.START_REACHED),
     Deadline("no-answer", no_answer_deadline, frozenset({State.DUE}), State.NO_SHOW,
-             frozenset({State.CONFIRMED, State.DUE}), "not answered within the no-answer window"),
+             frozenset({State.CONFIRMED, State.DUE}), Note.NOT_ANSWERED),
     Deadline("end", hard_end, frozenset({State.ANSWERED, State.IN_PROGRESS}), State.COMPLETED,
-             frozenset({State.CONFIRMED}) | _CALLED, "hard end reached"),
+             frozenset({State.CONFIRMED}) | _CALLED, Note.HARD_END),
 )
 #: Every timer purpose (job ids ``booking-<id>-<purpose>``).
 PURPOSES = tuple(d.purpose for d in DEADLINES)
-#: The audit note of each deadline move, by the state it moves to.
+#: The audit note code of each deadline move, by the state it moves to.
 NOTES = {d.to: d.note for d in DEADLINES}
 
 

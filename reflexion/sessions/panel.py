@@ -11,7 +11,7 @@ from functools import lru_cache
 from flask_babel import gettext as _
 
 from reflexion.booking.states import FINAL_STATES, NEVER_CALLED, PAID_STATES, State
-from reflexion.booking.payments import METHOD_LABELS
+from reflexion.booking.notes import entry_text
 from reflexion.i18n import practice_zone, select_locale
 from reflexion.sessions.deadlines import hard_end, no_answer_deadline, no_answer_window, session_length
 
@@ -95,31 +95,9 @@ def actor_label(actor: str) -> str:
     return {"operator": _("operator"), "worker": _("automatic (clock)"), "client": _("client")}.get(actor, actor)
 
 
-def note_label(note: str | None) -> str:
-    """Audit notes written by the system are stored in English; show them in the UI language.
-
-    Notes the operator typed (e.g. about abuse) are shown as typed.
-    """
-    if not note:
-        return ""
-    fixed = {
-        "payment deadline passed": _("payment deadline passed"),
-        "booked start reached": _("booked start reached"),
-        "not answered within the no-answer window": _("not answered within the no-answer window"),
-        "hard end reached": _("hard end reached"),
-        "call begun before the booked start": _("call begun before the booked start"),
-        "client answered the call": _("client answered the call"),
-        "confirmation data verified": _("confirmation data verified"),
-        "cancelled on the booking page": _("cancelled by the client on the booking page"),
-        "cancelled by the operator": _("cancelled by the operator"),
-    }
-    if note in fixed:
-        return fixed[note]
-    if note.startswith("paid by "):
-        method = note[len("paid by "):]
-        label = METHOD_LABELS.get(method)
-        return _("paid by %(method)s", method=str(label) if label else method)
-    return note
+def note_label(entry) -> str:
+    """An audit line's note in the UI language (:mod:`reflexion.booking.notes`)."""
+    return entry_text(entry)
 
 
 def is_paid(booking) -> bool:

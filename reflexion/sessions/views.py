@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 from reflexion import clock
 from reflexion.booking.models import Booking
 from reflexion.booking.states import FINAL_STATES, IllegalTransition, State
+from reflexion.db import keep_changes
 from reflexion.extensions import db, htmx, limiter
 from reflexion.i18n import format_instant
 from reflexion.operator.auth import guard_operator_request
@@ -20,16 +21,8 @@ from reflexion.operator.forms import ActionForm, CancelForm, MarkPaidForm
 from reflexion.sessions import actions
 from reflexion.sessions.deadlines import due_transitions
 from reflexion.sessions.forms import NoteForm, VerifyForm
-from reflexion.sessions.panel import (
-    actor_label,
-    format_instant_seconds,
-    is_paid,
-    live_view,
-    note_label,
-    state_kind,
-    state_label,
-    texts,
-)
+from reflexion.sessions.lifecycle import AsTheClockHasIt
+from reflexion.sessions.panel import live_view, state_label, texts
 
 bp = Blueprint("sessions", __name__, url_prefix="/operator/sessions")
 
@@ -41,34 +34,6 @@ def operator_only():
     return guard_operator_request()
 
 
-@bp.app_template_filter("state_label")
-def _state_label_filter(state):
-    return state_label(state)
-
-
-@bp.app_template_filter("state_kind")
-def _state_kind_filter(state):
-    return state_kind(state)
-
-
-@bp.app_template_filter("actor_label")
-def _actor_label_filter(actor):
-    return actor_label(actor)
-
-
-@bp.app_template_filter("note_label")
-def _note_label_filter(note):
-    return note_label(note)
-
-
-@bp.app_template_test("paid")
-def _paid_test(booking):
-    return is_paid(booking)
-
-
-@bp.app_template_filter("instant_s")
-def _instant_seconds_filter(instant):
-    return format_instant_seconds(instant)
 
 
 def _booking(booking_id: int) -> Booking:
@@ -76,23 +41,6 @@ def _booking(booking_id: int) -> Booking:
     if booking is None:
         abort(404)
     return booking
-
-
-def _apply_passed_deadlines(booking, now):
-    """The panel never shows a deadline as pending once it has passed: if the worker has not yet
-    recorded it, record it now (at the deadline instant, by the worker actor).
-
-    The one write a GET makes, on purpose: it is the clock's own decision, not the operator's,
-    recorded exactly as the timer job or the sweep would record it (same instant, same actor,
-    compare-and-set), so repeating the GET or racing the worker changes nothing. Showing an
-    unrecorded "no-show" instead would let the panel and the database disagree."""
-    if not due_transitions(booking, now):
-        return
-    try:
-        actions.catch_up(booking, now)
-        db.session.commit()
-    except IllegalTransition:  # the worker got there in the same instant
-        db.session.rollback()
 
 
 #: What the live partial reads when nothing has changed: one row by primary key, no ORM object.
@@ -124,8 +72,9 @@ def panel(booking_id):
             template = current_app.jinja_env.get_template("sessions/_live.html")
             return _partial_response(template.render(
                 view=live_view(row, now), live_url=request.path, live_title=texts(row)["title"]))
-    booking = _booking(booking_id)
-    _apply_passed_deadlines(booking, now)
+    # Read-only: deadlines the worker has not recorded yet are shown as the clock decided them
+    # (the timer job or the sweep records them; an action records them first).
+    booking = AsTheClockHasIt(_booking(booking_id), now)
     if htmx:
         return _live_partial(booking, now)
     return _render_panel(booking, now)
@@ -191,14 +140,14 @@ def _done(booking, message):
 
 def _refused(booking, message, status=409, **forms):
     """The action was not possible: keep what the clock decided meanwhile (the catch-up) and
-    any counted verification try, then show the panel with the reason."""
-    db.session.commit()
-    db.session.refresh(booking)
-    return _render_panel(booking, clock.now(), status=status, error=message, **forms)
+    any counted verification try (the request commits them), then show the panel with the reason."""
+    keep_changes()
+    db.session.flush()
+    return _render_panel(AsTheClockHasIt(booking, clock.now()), clock.now(), status=status, error=message, **forms)
 
 
 def _no_longer(booking):
-    db.session.refresh(booking, ["state"])
+    db.session.refresh(booking, ["state"])  # someone else moved it: show what they recorded
     return _refused(booking, _("This step is not possible now: the session is “%(state)s”.",
                                state=state_label(booking.state)))
 
@@ -210,7 +159,6 @@ def answered(booking_id):
         abort(400)
     try:
         actions.mark_answered(booking)
-        db.session.commit()
     except actions.TooEarly as exc:
         return _refused(booking, _("The call may begin at %(when)s at the earliest.",
                                    when=format_instant(exc.opens_at, "time")))
@@ -229,7 +177,6 @@ def verify(booking_id):
                         or _("Please type the digits the client reads out."), status=400)
     try:
         result = actions.verify_confirmation(booking, form.confirmation.data)
-        db.session.commit()
     except actions.VerificationLocked:
         return _refused(booking, _("Verification is locked after %(n)d wrong tries. End the call: identity not confirmed.",
                                    n=actions.max_verify_failures()), status=423)
@@ -251,7 +198,6 @@ def _ending(booking_id, action, message):
         return _refused(booking, " ".join(str(e) for e in form.note.errors), status=400, note_form=form)
     try:
         action(booking, note=form.note.data or None)
-        db.session.commit()
     except IllegalTransition:
         return _no_longer(booking)
     return _done(booking, message)

@@ -5,6 +5,7 @@ import click
 from flask.cli import AppGroup
 from flask_babel import force_locale, gettext as _
 
+from reflexion.db import unit_of_work
 from reflexion.extensions import db
 from reflexion.settings import store
 from reflexion.settings.operations import CLI_ACTOR, SettingsInvalid, all_values, change_settings, stored_keys
@@ -42,10 +43,9 @@ def set_(key, value, lang):
     key = key.strip().upper()
     with force_locale(lang):
         try:
-            changes = change_settings({key: value}, actor=CLI_ACTOR)
-            db.session.commit()
+            with unit_of_work():
+                changes = change_settings({key: value}, actor=CLI_ACTOR)
         except SettingsInvalid as exc:
-            db.session.rollback()
             raise click.ClickException("; ".join(f"{k}: {m}" for k, m in exc.errors.items())) from None
         store.forget()
         if not changes:

@@ -50,9 +50,7 @@ def save():
     typed = {key: request.form[key] for key, entry in KEYS.items() if entry.panel and key in request.form}
     try:
         changes = change_settings(typed, actor=current_user.email)
-        db.session.commit()
     except SettingsInvalid as exc:
-        db.session.rollback()
         return _page(typed=typed, errors=exc.errors, status=422)
     store.forget()
     if changes:

@@ -1,0 +1,14 @@
+"""How a fee can be paid: the methods' stored names and their labels (pure, no models)."""
+from flask_babel import lazy_gettext as _l
+
+#: The operator's choice when recording a payment; the first is the default.
+PAYMENT_METHODS = ("bank_transfer", "cash", "other")
+DEFAULT_PAYMENT_METHOD = PAYMENT_METHODS[0]
+#: The operator's name for each payment method.
+METHOD_LABELS = {"bank_transfer": _l("Bank transfer"), "cash": _l("Cash"), "other": _l("Other way of payment")}
+
+
+def method_label(method: str) -> str:
+    """The name of a payment method in the current language (an unknown one as stored)."""
+    label = METHOD_LABELS.get(method)
+    return str(label) if label else method

@@ -1,0 +1,99 @@
+"""Audit notes: stored as a code with parameters, rendered in the reader's language when shown.
+
+An audit line (:class:`~reflexion.booking.models.Transition`) keeps ``note_code`` (one of
+:class:`Note`), ``note_params`` (JSON, e.g. the payment method) and ``note`` — free text the
+operator typed, shown as typed. Editing a sentence here changes every history at once and
+never breaks a translation: the database holds no English.
+
+A new note is one new member of :class:`Note` and one line in :func:`_texts`.
+"""
+from enum import StrEnum
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from reflexion.booking.methods import method_label
+
+
+class Note(StrEnum):
+    """What the system records on an audit line; the value is stored."""
+
+    PAYMENT_DEADLINE_PASSED = "payment_deadline_passed"
+    START_REACHED = "start_reached"
+    NOT_ANSWERED = "not_answered"
+    HARD_END = "hard_end"
+    CALL_BEGUN_EARLY = "call_begun_early"
+    ANSWERED = "answered"
+    VERIFIED = "verified"
+    IDENTITY_NOT_CONFIRMED = "identity_not_confirmed"
+    ABUSE = "abuse"
+    ENDED_BY_OPERATOR = "ended_by_operator"
+    CANCELLED_BY_CLIENT = "cancelled_by_client"
+    CANCELLED_BY_OPERATOR = "cancelled_by_operator"
+    PAID = "paid"  # params: {"method": "bank_transfer"}
+
+
+def _texts(code: str, params: dict) -> str | None:
+    """The sentence for ``code`` in the current language (None for an unknown code)."""
+    if code == Note.PAID:
+        method = params.get("method", "")
+        return _("paid by %(method)s", method=method_label(method))
+    texts = {
+        Note.PAYMENT_DEADLINE_PASSED: _("payment deadline passed"),
+        Note.START_REACHED: _("booked start reached"),
+        Note.NOT_ANSWERED: _("not answered within the no-answer window"),
+        Note.HARD_END: _("hard end reached"),
+        Note.CALL_BEGUN_EARLY: _("call begun before the booked start"),
+        Note.ANSWERED: _("client answered the call"),
+        Note.VERIFIED: _("confirmation data verified"),
+        Note.IDENTITY_NOT_CONFIRMED: _("identity not confirmed"),
+        Note.ABUSE: _("abuse; remaining time consumed"),
+        Note.ENDED_BY_OPERATOR: _("ended by the operator"),
+        Note.CANCELLED_BY_CLIENT: _("cancelled by the client on the booking page"),
+        Note.CANCELLED_BY_OPERATOR: _("cancelled by the operator"),
+    }
+    return texts.get(code)
+
+
+def render(code: str | None, params: dict | None = None, note: str | None = None) -> str:
+    """The note as the reader sees it: the code's sentence, then the typed text (if any)."""
+    fixed = _texts(code, params or {}) if code else None
+    if fixed is None and code:
+        fixed = code  # a code this version does not know (a newer one wrote it): show it plainly
+    if fixed and note:
+        return f"{fixed}: {note}"
+    return fixed or note or ""
+
+
+def entry_text(entry) -> str:
+    """An audit line's note in the current language."""
+    return render(entry.note_code, entry.note_params, entry.note)
+
+
+def entry_text_in(entry, locale: str) -> str:
+    """An audit line's note in ``locale`` (a client's data export is in the client's language)."""
+    with force_locale(locale):
+        return entry_text(entry)
+
+
+def entry_text_en(entry) -> str:
+    """An audit line's note in the source language (the command line's JSON and scripts)."""
+    return entry_text_in(entry, "en")
+
+
+#: The English sentences written before notes became codes (migration 20261202_0014 and the
+#: tests use it): text -> (code, params). "paid by <method>" and "abuse; …: <note>" are
+#: recognised by prefix there.
+LEGACY_TEXTS = {
+    "payment deadline passed": Note.PAYMENT_DEADLINE_PASSED,
+    "booked start reached": Note.START_REACHED,
+    "not answered within the no-answer window": Note.NOT_ANSWERED,
+    "hard end reached": Note.HARD_END,
+    "call begun before the booked start": Note.CALL_BEGUN_EARLY,
+    "client answered the call": Note.ANSWERED,
+    "confirmation data verified": Note.VERIFIED,
+    "identity not confirmed": Note.IDENTITY_NOT_CONFIRMED,
+    "ended by the operator": Note.ENDED_BY_OPERATOR,
+    "cancelled on the booking page": Note.CANCELLED_BY_CLIENT,
+    "cancelled by the operator": Note.CANCELLED_BY_OPERATOR,
+}

@@ -24,6 +24,7 @@ from reflexion.operator.auth import (
 from reflexion.operator.bookings import BadStart, book_by_operator, start_from_local
 from reflexion.operator.forms import ActionForm, CancelForm, LoginForm, MarkPaidForm, OperatorBookingForm
 from reflexion.pages.models import ContactMessage
+from reflexion.payments.views import bp as payments_bp
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 #: Booking data of a booking just made in the panel, shown once on its session page.
@@ -37,6 +38,7 @@ def operator_only():
 
 def _register_nested():
     bp.register_blueprint(availability_bp)
+    bp.register_blueprint(payments_bp)
 
 
 _register_nested()

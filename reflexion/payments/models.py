@@ -76,7 +76,7 @@ class StatementEntryAction(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(db.ForeignKey("statement_entry.id", ondelete="CASCADE"), index=True)
-    action: Mapped[str] = mapped_column(String(16))  # imported, matched, confirmed, refund_due, ignored
+    action: Mapped[str] = mapped_column(String(16))  # matched (by the import), confirmed, refund_due, ignored
     actor: Mapped[str] = mapped_column(String(254))
     at = mapped_column(UTCDateTime, nullable=False)
     booking_id: Mapped[int | None] = mapped_column()

@@ -111,7 +111,8 @@ def import_statement(data: bytes, *, filename: str | None = None, actor: str = "
             debtor_iban=(line.debtor_iban or "")[:40] or None, outcome=outcome.value, booking=booking,
         )
         if outcome == Outcome.MATCHED:
-            _confirm(entry, booking, actor=actor, now=now, note="matched by reference, amount and currency")
+            _confirm(entry, booking, actor=actor, now=now, note="matched by reference, amount and currency",
+                     action="matched")
             paid_now.add(booking.id)
         entries.append(entry)
         result.lines[position] = LineResult(line, outcome.value, entry=entry, booking=booking)
@@ -199,7 +200,7 @@ class _Suggestions:
         return same_name[0] if len(same_name) == 1 else None
 
 
-def _confirm(entry, booking, *, actor, now, note):
+def _confirm(entry, booking, *, actor, now, note, action="confirmed"):
     """Confirm ``booking`` with the entry's money (the one way a payment enters)."""
     confirm_payment(booking, actor=Actor.OPERATOR, method=METHOD, amount_cents=entry.amount_cents,
                     currency=entry.currency, provider_reference=entry.entry_ref)
@@ -207,7 +208,7 @@ def _confirm(entry, booking, *, actor, now, note):
     payment.booked_on = entry.booked_on
     entry.payment = payment
     entry.booking = booking
-    entry.actions.append(StatementEntryAction(action="confirmed", actor=actor[:254], at=now, booking_id=booking.id,
+    entry.actions.append(StatementEntryAction(action=action, actor=actor[:254], at=now, booking_id=booking.id,
                                               note=note))
 
 
@@ -248,9 +249,11 @@ def resolve_entry(entry: StatementEntry, action: str, *, actor: str, ref: str | 
     booking = entry.booking
     if action == "confirm":
         if ref and ref.strip():
-            booking = db.session.scalar(select(Booking).where(Booking.ref == normalise_reference(ref)))
+            # typed as tolerantly as a remittance text ("r wn5t8c")
+            wanted = (candidate_references([ref]) or [normalise_reference(ref)])[0]
+            booking = db.session.scalar(select(Booking).where(Booking.ref == wanted))
             if booking is None:
-                raise EntryActionError(_l("No booking has the reference %(ref)s.", ref=normalise_reference(ref)))
+                raise EntryActionError(_l("No booking has the reference %(ref)s.", ref=wanted))
         if booking is None:
             raise EntryActionError(_l("Please enter the reference of the booking this payment is for."))
         if not can_transition(booking, State.CONFIRMED, Actor.OPERATOR):

@@ -53,8 +53,8 @@ def import_command(path, as_json, lang):
                      "%(again)d already imported, %(skipped)d not payments received.",
                      format=record.format, matched=record.matched, attention=record.needs_attention,
                      again=record.already_imported, skipped=record.skipped))
-        for line in result.lines:
-            if line.entry is not None and line.outcome != "matched":
-                entry = line.entry
-                click.echo(f"  {entry.booked_on}  {entry.amount_cents / 100:.2f} {entry.currency}  {line.outcome}"
-                           f"  {entry.booking.ref if entry.booking else '-'}  {entry.remittance or ''}")
+        for item in result.lines:
+            if item.identity is not None and item.outcome != "matched":
+                line = item.line
+                click.echo(f"  {line.booked_on}  {line.amount_cents / 100:.2f} {line.currency}  {item.outcome}"
+                           f"  {item.booking.ref if item.booking else '-'}  {line.remittance_text}")

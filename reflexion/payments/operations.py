@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from reflexion import clock
 from reflexion.booking.codes import normalise_reference
@@ -49,9 +49,17 @@ class EntryActionError(Exception):
 class LineResult:
     line: StatementLine
     outcome: str  # an Outcome, ALREADY_IMPORTED or SKIPPED
-    entry: StatementEntry | None = None
-    booking: Booking | None = None
+    identity: str | None = None  # of the stored entry (new ones only)
+    booking: Booking | None = None  # matched, or suggested
     reason: str | None = None  # for SKIPPED: debit, reversal, pending
+    _entry: StatementEntry | None = None
+
+    @property
+    def entry(self) -> StatementEntry | None:
+        """The stored entry (loaded on first use: most are inserted in bulk, without objects)."""
+        if self._entry is None and self.identity is not None:
+            self._entry = db.session.scalar(select(StatementEntry).where(StatementEntry.identity == self.identity))
+        return self._entry
 
 
 @dataclass
@@ -89,7 +97,7 @@ def import_statement(data: bytes, *, filename: str | None = None, actor: str = "
     by_ref = _bookings_by_ref({ref for _, _, identity, refs in received if identity not in seen for ref in refs})
     suggest = _Suggestions()
     paid_now: set[int] = set()
-    entries = []
+    rows = []
     for position, line, identity, refs in received:
         if identity in seen:
             result.lines[position] = LineResult(line, ALREADY_IMPORTED)
@@ -102,21 +110,32 @@ def import_statement(data: bytes, *, filename: str | None = None, actor: str = "
             written = looks_like_reference(line_texts(line))
             outcome = Outcome.UNKNOWN_REFERENCE if written else Outcome.NO_REFERENCE
             booking = suggest.for_line(line, refs if written else [])
-        entry = StatementEntry(
+        values = dict(
             import_id=record.id, identity=identity, account=line.account[:64],
             entry_ref=(line.tx_ref or line.entry_ref or "")[:120] or None, booked_on=line.booked_on,
             value_on=line.value_on, amount_cents=line.amount_cents, currency=line.currency,
             remittance=" / ".join([*line.structured_refs, *line.remittance])[:2000] or None,
             end_to_end_id=(line.end_to_end_id or "")[:120] or None, debtor_name=(line.debtor_name or "")[:140] or None,
-            debtor_iban=(line.debtor_iban or "")[:40] or None, outcome=outcome.value, booking=booking,
+            debtor_iban=(line.debtor_iban or "")[:40] or None, outcome=outcome.value,
+            booking_id=booking.id if booking is not None else None, payment_id=None, resolution=None,
+            resolved_at=None, resolved_by=None, refund_cents=None,
         )
+        item = LineResult(line, outcome.value, identity=identity, booking=booking)
         if outcome == Outcome.MATCHED:
+            entry = StatementEntry(**values)
+            db.session.add(entry)
             _confirm(entry, booking, actor=actor, now=now, note="matched by reference, amount and currency",
                      action="matched")
             paid_now.add(booking.id)
-        entries.append(entry)
-        result.lines[position] = LineResult(line, outcome.value, entry=entry, booking=booking)
-    db.session.add_all(entries)
+            item._entry = entry
+        else:
+            rows.append(values)
+        result.lines[position] = item
+    if rows:
+        # One executemany for the many entries that only wait for the operator (the ORM would
+        # insert them one by one to learn their ids, which nothing here needs).
+        for chunk in _chunks(rows):
+            db.session.execute(insert(StatementEntry.__table__), chunk)
     record.lines_total = len(statement.lines)
     record.matched = result.count(Outcome.MATCHED)
     record.needs_attention = result.count(*NEEDS_ATTENTION)
@@ -289,8 +308,7 @@ def summary_json(result: ImportResult) -> dict:
     record = result.record
     lines = []
     for item in result.lines:
-        line, entry = item.line, item.entry
-        booking = entry.booking if entry is not None else None
+        line, booking = item.line, item.booking
         lines.append({
             "outcome": item.outcome,
             "reason": item.reason,
@@ -302,7 +320,6 @@ def summary_json(result: ImportResult) -> dict:
             "credit": line.credit,
             "booking": booking.ref if booking is not None and item.outcome == Outcome.MATCHED else None,
             "suggested_booking": booking.ref if booking is not None and item.outcome != Outcome.MATCHED else None,
-            "entry_id": entry.id if entry is not None else None,
         })
     return {
         "ok": True,

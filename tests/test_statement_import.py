@@ -354,3 +354,26 @@ def test_cli_exits_1_with_the_message_on_a_bad_file(app, db, runner, tmp_path, l
     as_json = runner.invoke(args=["payments", "import", str(path), "--json", "--lang", lang])
     assert as_json.exit_code == 1 and json.loads(as_json.output)["error"] == "truncated"
     assert _count(db, StatementImport) == 0
+
+
+def test_the_number_of_queries_does_not_grow_with_the_entries(app, db, booking):
+    """Indexed lookups in bulk: 20 or 400 credits (references, duplicates, no reference) cost the same queries."""
+    from sqlalchemy import event
+
+    for i, ref in enumerate(["R-7KQ4M2", "R-3HX9PD", "R-WN5T8C"]):
+        booking(ref, state="confirmed" if i else "awaiting_payment")
+
+    def queries(n, prefix):
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            import_statement(camt(*[{"amount": "90.00", "ref": f"{prefix}{i}", "name": f"Payer {i}",
+                                     "text": ["R-3HX9PD", "R-WN5T8C danke", "Miete", "R-ZZZZZZ"][i % 4]}
+                                    for i in range(n)]), actor="cli")
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    assert queries(20, "S") == queries(400, "L")

@@ -91,10 +91,12 @@ def import_statement(data: bytes, *, filename: str | None = None, actor: str = "
             result.lines.append(LineResult(line, SKIPPED, reason=reason))
             continue
         result.lines.append(None)  # filled below, so the results keep the file's order
-        received.append((position, line, _identity(line, occurrences), candidate_references(line_texts(line))))
+        received.append((position, line, _identity(line, occurrences)))
 
-    seen = _existing_identities([identity for _, _, identity, _ in received])
-    by_ref = _bookings_by_ref({ref for _, _, identity, refs in received if identity not in seen for ref in refs})
+    seen = _existing_identities([identity for _, _, identity in received])
+    received = [(position, line, identity, [] if identity in seen else candidate_references(line_texts(line)))
+                for position, line, identity in received]
+    by_ref = _bookings_by_ref({ref for _, _, _, refs in received for ref in refs})
     suggest = _Suggestions()
     paid_now: set[int] = set()
     rows = []

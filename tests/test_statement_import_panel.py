@@ -79,7 +79,7 @@ def test_upload_confirms_matches_and_shows_what_needs_attention_in_german(client
     assert bookings["R-7KQ4M2"].state == "confirmed"
     again = client.get(client.post(URL, data={"statement": (io.BytesIO(CAMT_02), "auszug.xml")},
                                    content_type="multipart/form-data").headers["Location"]).get_data(as_text=True)
-    assert re.search(r'data-count="already_imported"><strong>5<', again)
+    assert 'data-count="already_imported">5<' in again
 
 
 def test_actions_from_the_panel_confirm_mark_refund_and_ignore(client, db, bookings):

@@ -49,8 +49,8 @@ def import_command(path, as_json, lang):
             click.echo(json.dumps(summary_json(result), ensure_ascii=False, indent=2))
             return
         record = result.record
-        click.echo(_("Statement imported (%(format)s): %(matched)d confirmed, %(attention)d need your attention, "
-                     "%(again)d already imported, %(skipped)d not payments received.",
+        click.echo(_("Statement imported (%(format)s). Confirmed: %(matched)d; for your decision: %(attention)d; "
+                     "imported before: %(again)d; not payments received: %(skipped)d.",
                      format=record.format, matched=record.matched, attention=record.needs_attention,
                      again=record.already_imported, skipped=record.skipped))
         for item in result.lines:

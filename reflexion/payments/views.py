@@ -69,7 +69,7 @@ def upload():
         db.session.rollback()
         return _page(form, 400, error=str(exc.message))
     record = result.record
-    flash(_("Statement imported: %(matched)d payments confirmed, %(attention)d need your attention.",
+    flash(_("Statement imported. Payments confirmed: %(matched)d; for your decision: %(attention)d.",
             matched=record.matched, attention=record.needs_attention), "success")
     return redirect(url_for(".show_import", import_id=record.id), code=303)
 

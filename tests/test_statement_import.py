@@ -377,3 +377,34 @@ def test_the_number_of_queries_does_not_grow_with_the_entries(app, db, booking):
         return len(seen)
 
     assert queries(20, "S") == queries(400, "L")
+
+
+# --- privacy ---------------------------------------------------------------------------------
+
+def test_payer_data_from_statements_is_exported_erased_and_purged_with_the_clients_data(app, db, booking, frozen_now):
+    from reflexion.privacy import retention
+
+    erika = booking("R-7KQ4M2", email="erika@example.org")
+    import_statement(camt({"amount": "90.00", "text": "R-7KQ4M2", "ref": "P1", "name": "Erika Muster",
+                           "day": "2026-11-22"},
+                          {"amount": "20.00", "text": "Spende", "ref": "P2", "name": "Old Payer", "day": "2026-01-02"},
+                          {"amount": "30.00", "text": "offen", "ref": "P3", "name": "Open Payer", "day": "2026-01-02"}),
+                     actor="cli")
+    db.session.commit()
+    exported = retention.export_client("erika@example.org")
+    assert exported["bookings"][0]["bank_entries"][0]["payer"] == "Erika Muster"
+    old = db.session.scalars(select(StatementEntry).where(StatementEntry.entry_ref == "P2")).one()
+    resolve_entry(old, "ignore", actor="op@example.com")
+    db.session.commit()
+    retention.purge_expired()  # 180 days: the January entry that was dealt with loses its payer data
+    db.session.commit()
+    rows = {e.entry_ref: e for e in db.session.scalars(select(StatementEntry))}
+    assert rows["P2"].debtor_name is None and rows["P2"].remittance is None and rows["P2"].amount_cents == 2000
+    assert rows["P3"].debtor_name == "Open Payer"  # still waits for the operator
+    assert rows["P1"].debtor_name == "Erika Muster"
+    erika.state = "completed"
+    db.session.commit()
+    retention.erase_client("erika@example.org")
+    db.session.commit()
+    db.session.refresh(rows["P1"])
+    assert rows["P1"].debtor_name is None and rows["P1"].remittance is None

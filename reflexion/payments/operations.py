@@ -333,3 +333,35 @@ def summary_json(result: ImportResult) -> dict:
                    "skipped": record.skipped},
         "lines": lines,
     }
+
+
+# --- privacy: what the bank told us about the payer -------------------------------------------
+
+def anonymise_entries(*, booked_before=None, booking_ids=None) -> int:
+    """Drop the payer's name, IBAN and texts from imported entries; amounts, dates and outcomes stay.
+
+    ``booked_before``: entries booked before that date that are dealt with (matched or decided;
+    open ones wait for the operator). ``booking_ids``: every entry of those bookings (erasure).
+    The caller commits.
+    """
+    query = select(StatementEntry).where((StatementEntry.debtor_name.is_not(None))
+                                         | (StatementEntry.remittance.is_not(None))
+                                         | (StatementEntry.debtor_iban.is_not(None)))
+    if booking_ids is not None:
+        query = query.where(StatementEntry.booking_id.in_(list(booking_ids)))
+    if booked_before is not None:
+        query = query.where(StatementEntry.booked_on < booked_before,
+                            (StatementEntry.outcome == Outcome.MATCHED.value) | StatementEntry.resolution.is_not(None))
+    entries = db.session.scalars(query).all()
+    for entry in entries:
+        entry.debtor_name = entry.debtor_iban = entry.remittance = entry.end_to_end_id = None
+    return len(entries)
+
+
+def entries_json(booking_id: int) -> list[dict]:
+    """The imported bank entries of one booking, for the client's data export."""
+    return [{"booked_on": e.booked_on.isoformat() if e.booked_on else None, "amount_cents": e.amount_cents,
+             "currency": e.currency, "payer": e.debtor_name, "payer_iban": e.debtor_iban,
+             "payment_reference": e.remittance, "outcome": e.outcome, "resolution": e.resolution}
+            for e in db.session.scalars(select(StatementEntry).where(StatementEntry.booking_id == booking_id)
+                                        .order_by(StatementEntry.id))]

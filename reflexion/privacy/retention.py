@@ -15,6 +15,7 @@ from reflexion.booking.states import FINAL_STATES, LIVE_STATES
 from reflexion.extensions import db
 from reflexion.mail.models import OutgoingEmail
 from reflexion.pages.models import ContactMessage
+from reflexion.payments.operations import anonymise_entries, entries_json
 
 REDACTED = "—"
 
@@ -72,6 +73,8 @@ def purge_expired(now=None) -> dict:
     ).all()
     for message in messages:
         anonymise_message(message, now)
+    # What bank statements said about payers (name, IBAN, text), once dealt with
+    anonymise_entries(booked_before=(now - booking_retention()).date())
     return {"bookings": len(bookings), "messages": len(messages)}
 
 
@@ -98,6 +101,7 @@ def export_client(email: str) -> dict:
                                  "actor": t.actor, "note": t.note} for t in b.transitions],
                 "emails": [{"kind": e.kind, "status": e.status, "created_at": e.created_at.isoformat()}
                            for e in db.session.scalars(select(OutgoingEmail).where(OutgoingEmail.booking_id == b.id))],
+                "bank_entries": entries_json(b.id),
             }
             for b in bookings
         ],
@@ -121,4 +125,5 @@ def erase_client(email: str) -> dict:
     messages = _by_email(ContactMessage, email)
     for message in messages:
         anonymise_message(message, now)
+    anonymise_entries(booking_ids=[b.id for b in bookings])
     return {"bookings": len(bookings), "messages": len(messages)}

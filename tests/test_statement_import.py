@@ -408,3 +408,20 @@ def test_payer_data_from_statements_is_exported_erased_and_purged_with_the_clien
     db.session.commit()
     db.session.refresh(rows["P1"])
     assert rows["P1"].debtor_name is None and rows["P1"].remittance is None
+
+
+def test_a_zip_of_camt_files_is_read_as_one_statement(app, db, booking):
+    """German banks ship camt.053 as a ZIP with one file per account and day."""
+    import io
+    import zipfile
+
+    booking("R-7KQ4M2"), booking("R-M4ZB6E")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("2026-11-24_C53_DE02120300000000202051_EUR_000047.xml", CAMT_02)
+        archive.writestr("2026-11-25_C53_SE4550000000058398257466_EUR_000331.xml", CAMT_08)
+    result = import_statement(buffer.getvalue(), actor="cli")
+    assert result.record.matched == 2 and len(result.statement.accounts) == 3
+    with pytest.raises(StatementError) as caught:
+        import_statement(buffer.getvalue()[:200], actor="cli")
+    assert caught.value.kind == "truncated"

@@ -158,3 +158,25 @@ class TestWithCsrf:
         assert client.post(f"/operator/payments/entries/{entry.id}", data={"action": "ignore"}).status_code == 400
         db.session.expire_all()
         assert entry.resolution is None
+
+
+def test_an_import_racing_another_one_applies_nothing_and_says_so(client, db, bookings, monkeypatch):
+    """Two uploads of the same file at once: the unique entry identity lets one commit; the other
+    (here: its flush meeting the first one's rows) answers 409 and leaves nothing half-done."""
+    from sqlalchemy.exc import IntegrityError
+
+    import reflexion.payments.views as views
+
+    _login(client, db)
+    real = views.import_statement
+
+    def racing(data, **kw):
+        real(data, **kw)
+        raise IntegrityError("INSERT INTO statement_entry", {}, Exception("UNIQUE constraint failed"))
+
+    monkeypatch.setattr(views, "import_statement", racing)
+    response = _upload(client, CAMT_02)
+    assert response.status_code == 409 and "noch einmal" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert bookings["R-7KQ4M2"].state == "awaiting_payment"
+    assert db.session.scalar(select(func.count()).select_from(StatementEntry)) == 0

@@ -10,7 +10,9 @@ import click
 from flask.cli import AppGroup
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
+from reflexion.booking.states import IllegalTransition
 from reflexion.extensions import db
 from reflexion.payments.operations import import_statement, summary_json
 from reflexion.payments.statements import StatementError
@@ -42,6 +44,10 @@ def import_command(path, as_json, lang):
                                       ensure_ascii=False, indent=2))
                 sys.exit(1)
             raise click.ClickException(str(exc.message)) from exc
+        except (IntegrityError, IllegalTransition) as exc:
+            db.session.rollback()
+            raise click.ClickException(_("Another import or change happened at the same time; nothing was applied. "
+                                         "Please import the statement again.")) from exc
         except Exception:
             db.session.rollback()
             raise

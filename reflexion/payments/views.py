@@ -10,9 +10,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from reflexion.booking.states import IllegalTransition
 from reflexion.extensions import csrf, db
 from reflexion.i18n import format_number
 from reflexion.payments.forms import EntryActionForm, UploadForm
@@ -68,6 +70,12 @@ def upload():
     except StatementError as exc:
         db.session.rollback()
         return _page(form, 400, error=str(exc.message))
+    except (IntegrityError, IllegalTransition):
+        # Another import of the same entries committed first (the identity is unique), or a
+        # booking changed meanwhile: this one applied nothing.
+        db.session.rollback()
+        return _page(form, 409, error=_("Another import or change happened at the same time; nothing was applied. "
+                                        "Please import the statement again."))
     record = result.record
     flash(_("Statement imported. Payments confirmed: %(matched)d; for your decision: %(attention)d.",
             matched=record.matched, attention=record.needs_attention), "success")

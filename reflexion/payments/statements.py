@@ -295,6 +295,9 @@ def _camt_entry_lines(entry, account, account_currency) -> list[StatementLine]:
         reversal=(_t(fields, "RvslInd") or "").lower() == "true",
         info=_t(fields, "AddtlNtryInf"),
     )
+    if indicator == "DBIT" or status != "BOOK" or common["reversal"]:
+        # Not money received: one line for the whole entry, its transactions are not read.
+        return [StatementLine(tx_ref=None, tx_index=0, amount_cents=amount[0], currency=amount[1], **common)]
     details = [_paths(tx) for dtls in _children(entry, "NtryDtls") for tx in _children(dtls, "TxDtls")]
     if not details:
         return [StatementLine(tx_ref=None, tx_index=0, amount_cents=amount[0], currency=amount[1], **common)]

@@ -42,8 +42,20 @@ def _statement(text: str) -> bytes:
  </Stmt></BkToCstmrStmt></Document>""".encode()
 
 
+@pytest.fixture(scope="module")
+def axe_source():
+    import provision
+
+    try:
+        return provision.ensure_axe().read_text()
+    except provision.Missing as problem:
+        pytest.fail(str(problem))
+
+
 def test_an_imported_statement_confirms_the_payment_and_the_client_sees_the_confirmation_data(
-        app, db, live_server, browser, tmp_path):
+        app, db, live_server, browser, tmp_path, axe_source):
+    from test_browser_accessibility import RUN_AXE
+
     from reflexion.operator.auth import create_operator
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -82,6 +94,8 @@ def test_an_imported_statement_confirms_the_payment_and_the_client_sees_the_conf
     assert "Kontoauszug importiert" in operator.content()
     assert operator.locator('[data-outcome="partial"], [data-outcome="no_reference"]').count() == 1
     operator.screenshot(path=str(SHOTS / "import-result-1280.png"), full_page=True)
+    operator.evaluate(axe_source)  # through DevTools, so the page's CSP stays as it is
+    assert operator.evaluate(RUN_AXE) == []
     operator.set_viewport_size({"width": 375, "height": 800})
     operator.screenshot(path=str(SHOTS / "import-result-375.png"), full_page=True)
 

@@ -132,7 +132,7 @@ def test_a_match_sends_the_confirmation_email_through_confirm_payment(app, db, b
 # --- camt.053.001.08 (Swedish bank, two accounts) --------------------------------------------
 
 def test_camt_001_08_structured_reference_changed_dash_reversal_and_other_currency(app, db, booking):
-    anna, erik, maja = booking("R-M4ZB6E"), booking("R-Q2J7VA"), booking("R-9FKD3S")
+    anna, _, maja = booking("R-M4ZB6E"), booking("R-Q2J7VA"), booking("R-9FKD3S")
     result = import_statement(CAMT_08, actor="cli")
     db.session.commit()
     assert result.statement.format == "camt.053.001.08"

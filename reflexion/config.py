@@ -80,6 +80,9 @@ def load_settings(overrides=None):
         "BANK_ACCOUNT_HOLDER": _env("REFLEXION_BANK_HOLDER", "Internet Reflexion"),
         "BANK_IBAN": _env("REFLEXION_BANK_IBAN", "DE02 1203 0000 0000 2020 51"),
         "BANK_BIC": _env("REFLEXION_BANK_BIC", "BYLADEM1001"),
+        # Largest bank statement the panel accepts (MB); only that upload route allows more than
+        # MAX_CONTENT_LENGTH
+        "STATEMENT_MAX_MB": float(_env("REFLEXION_STATEMENT_MAX_MB", "10")),
         # The practice's legal identity (imprint, privacy notice, receipts)
         "POSTAL_ADDRESS": _env("REFLEXION_POSTAL_ADDRESS", "Musterstraße 1\n10115 Berlin\nDeutschland"),
         "VAT_MODE": _env("REFLEXION_VAT_MODE", "small_business"),  # or "standard"

@@ -75,6 +75,12 @@ def init_app(app):
     app.after_request_funcs.setdefault(None, []).insert(0, _end_request)
 
 
+def abandon():
+    """Roll back at once: after a failed flush (a conflict another request won) the session can do
+    nothing else, and the refusal page that follows may still need to read."""
+    db.session.rollback()
+
+
 @contextmanager
 def unit_of_work():
     """Commit what the block did, or roll it all back if it raises (jobs, CLI commands)."""

@@ -1,5 +1,5 @@
 """Bookings, their audit log and payments."""
-from sqlalchemy import JSON, Float, Index, String, event, text
+from sqlalchemy import JSON, Date, Float, Index, String, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reflexion.booking import methods
@@ -124,7 +124,10 @@ class Payment(db.Model):
     amount_cents: Mapped[int] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3))
     method: Mapped[str] = mapped_column(String(32), default=DEFAULT_PAYMENT_METHOD)
+    #: The provider's id for the payment; for a bank transfer the bank's entry reference.
     provider_reference: Mapped[str | None] = mapped_column(String(120))
+    #: The bank's booking date of a transfer imported from a statement (reflexion/payments).
+    booked_on = mapped_column(Date)
     paid_at = mapped_column(UTCDateTime, nullable=False)
     recorded_at = mapped_column(UTCDateTime, nullable=False)
     recorded_by: Mapped[str] = mapped_column(String(16))

@@ -44,6 +44,7 @@ from reflexion.operator.models import Operator
 from reflexion.pages.models import ContactMessage
 from reflexion.pages.operations import mark_read
 from reflexion.settings.views import bp as settings_bp
+from reflexion.payments.views import bp as payments_bp
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 #: Booking data of a booking just made in the panel, shown once on its session page.
@@ -58,6 +59,7 @@ def operator_only():
 def _register_nested():
     bp.register_blueprint(availability_bp)
     bp.register_blueprint(settings_bp)
+    bp.register_blueprint(payments_bp)
 
 
 _register_nested()

@@ -16,6 +16,7 @@ from reflexion.extensions import db
 from reflexion.mail.messages import OPERATOR_NOTICE_KINDS
 from reflexion.mail.models import OutgoingEmail
 from reflexion.pages.models import ContactMessage
+from reflexion.payments.operations import anonymise_entries, entries_json
 from reflexion.settings import setting
 
 REDACTED = "—"
@@ -76,6 +77,8 @@ def purge_expired(now=None) -> dict:
     ).all()
     for message in messages:
         anonymise_message(message, now)
+    # What bank statements said about payers (name, IBAN, text), once dealt with
+    anonymise_entries(booked_before=(now - booking_retention()).date())
     return {"bookings": len(bookings), "messages": len(messages)}
 
 
@@ -105,6 +108,7 @@ def export_client(email: str) -> dict:
                                  "note_code": t.note_code} for t in b.transitions],
                 "emails": [{"kind": e.kind, "status": e.status, "created_at": e.created_at.isoformat()}
                            for e in db.session.scalars(select(OutgoingEmail).where(OutgoingEmail.booking_id == b.id))],
+                "bank_entries": entries_json(b.id),
             }
             for b in bookings
         ],
@@ -128,4 +132,5 @@ def erase_client(email: str) -> dict:
     messages = _by_email(ContactMessage, email)
     for message in messages:
         anonymise_message(message, now)
+    anonymise_entries(booking_ids=[b.id for b in bookings])
     return {"bookings": len(bookings), "messages": len(messages)}

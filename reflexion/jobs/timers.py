@@ -62,7 +62,7 @@ def apply_timer_plan(booking_id: int, plan: dict[str, str]):
 
 
 def reschedule_after_commit(booking, **_):
-    """Receiver of ``booking_created``/``state_changed``: move the timers once the change is saved."""
+    """Receiver of ``booking_created``/``state_changed``/``booking_moved``: move the timers once the change is saved."""
     after_commit(apply_timer_plan, booking.id, timer_plan(booking))
 
 
@@ -70,6 +70,7 @@ def connect_signals():
     """Subscribe the timers to the domain's signals (at app start; connecting twice is harmless)."""
     signals.booking_created.connect(reschedule_after_commit)
     signals.state_changed.connect(reschedule_after_commit)
+    signals.booking_moved.connect(reschedule_after_commit)
 
 
 def schedule_deadlines(booking):

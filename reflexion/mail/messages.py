@@ -20,6 +20,7 @@ policy), which refuses CR/LF in any header; the recipient is validated before th
 client-typed text is put into a header at all.
 """
 from contextlib import contextmanager
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -30,7 +31,7 @@ from flask_babel import force_locale, gettext as _
 
 from reflexion import clock
 from reflexion.booking.models import Booking
-from reflexion.booking.states import CONFIRMED_STATES, State
+from reflexion.booking.states import CONFIRMED_STATES, LIVE_STATES, State
 from reflexion.calendar.invite import CANCEL, REQUEST, clean_text, invite_bytes
 from reflexion.extensions import db
 from reflexion.i18n import format_instant, format_money
@@ -44,11 +45,25 @@ BOOKING_EXPIRED = "booking_expired"
 BOOKING_CANCELLED = "booking_cancelled"
 OPERATOR_NOTICE = "operator_notice"
 ACCESS_KEY_LINK = "access_key_link"  # a link to a new access key, never the key itself
+BOOKING_UPDATED = "booking_updated"  # the booking was moved: old time struck, new time
 KINDS = (BOOKING_RECEIVED, BOOKING_CONFIRMED, REMINDER, BOOKING_EXPIRED, BOOKING_CANCELLED, OPERATOR_NOTICE,
-         ACCESS_KEY_LINK)
+         ACCESS_KEY_LINK, BOOKING_UPDATED)
 
-#: The invite method each kind carries, if any.
-INVITE_METHOD = {BOOKING_CONFIRMED: REQUEST, BOOKING_CANCELLED: CANCEL}
+#: The invite method each kind carries, if any (only to a client who was sent the invite).
+INVITE_METHOD = {BOOKING_CONFIRMED: REQUEST, BOOKING_CANCELLED: CANCEL, BOOKING_UPDATED: REQUEST}
+
+
+def had_invite(booking) -> bool:
+    """The client was sent the invite: it goes out with the confirmation of the payment."""
+    return booking.confirmed_at is not None
+
+
+def invite_method_for(kind: str, booking) -> str | None:
+    """The invite an e-mail of ``kind`` carries: a CANCEL or an update only for an invite the client has."""
+    method = INVITE_METHOD.get(kind)
+    if method and kind != BOOKING_CONFIRMED and not had_invite(booking):
+        return None
+    return method
 
 
 
@@ -108,6 +123,8 @@ def still_needed(kind: str, booking, now) -> None:
         raise NotNeeded("the booking did not lapse")
     if kind == BOOKING_CANCELLED and state != State.CANCELLED:
         raise NotNeeded("the booking is not cancelled")
+    if kind == BOOKING_UPDATED and (state not in LIVE_STATES or booking.end_at <= now):
+        raise NotNeeded("the booking is no longer upcoming")
 
 
 def _cancelled_by(booking) -> str | None:
@@ -129,10 +146,11 @@ def _subject(kind: str, booking, lang: str) -> str:
         BOOKING_EXPIRED: lambda: _("Your reservation %(ref)s has lapsed", ref=booking.ref),
         BOOKING_CANCELLED: lambda: _("Cancelled: your booking %(ref)s on %(start)s", ref=booking.ref, start=start),
         ACCESS_KEY_LINK: lambda: _("A new access key for your booking %(ref)s", ref=booking.ref),
+        BOOKING_UPDATED: lambda: _("Changed: your video call is now on %(start)s", start=start),
     }[kind]()
 
 
-def _context(kind: str, booking, lang: str) -> dict:
+def _context(kind: str, booking, lang: str, params: dict | None = None) -> dict:
     config = current_app.config
     context = {
         "kind": kind,
@@ -176,19 +194,30 @@ def _context(kind: str, booking, lang: str) -> dict:
             link_minutes=int(config.get("ACCESS_KEY_LINK_MINUTES", 60)),
         )
     if kind == BOOKING_CANCELLED:
-        context.update(cancelled_by=_cancelled_by(booking), was_paid=bool(booking.payments))
+        context.update(cancelled_by=_cancelled_by(booking), was_paid=bool(booking.payments),
+                       had_invite=had_invite(booking),
+                       refund=format_money(booking.refund_cents, booking.currency, lang)
+                       if booking.refund_cents else None)
+    if kind == BOOKING_UPDATED:
+        old_start = (params or {}).get("old_start")
+        old = datetime.fromisoformat(old_start) if old_start else None
+        context.update(
+            old_start=format_instant(old, "full", lang) if old else None,
+            awaiting_payment=booking.state == State.AWAITING_PAYMENT.value,
+            had_invite=had_invite(booking),
+        )
     return context
 
 
-def render(kind: str, booking, lang: str, now=None) -> dict:
+def render(kind: str, booking, lang: str, now=None, params: dict | None = None) -> dict:
     """Subject, text, html and (for invites) the calendar bytes and method, in ``lang``."""
     with mail_context(lang):
-        context = _context(kind, booking, lang)
+        context = _context(kind, booking, lang, params)
         rendered = {
             "subject": clean_text(_subject(kind, booking, lang), 250),
             "text": render_template(f"emails/{kind}.txt", **context),
             "html": render_template(f"emails/{kind}.html", **context),
-            "method": INVITE_METHOD.get(kind),
+            "method": invite_method_for(kind, booking) if booking is not None else None,
             "calendar": None,
         }
         if rendered["method"]:
@@ -238,7 +267,7 @@ def build(email) -> EmailMessage:
     now = clock.now()
     still_needed(email.kind, booking, now)
     recipient = checked_recipient(email.recipient)
-    rendered = render(email.kind, booking, email.lang, now=now)
+    rendered = render(email.kind, booking, email.lang, now=now, params=email.params)
     return compose(subject=rendered["subject"], recipient=recipient, text=rendered["text"],
                    html=rendered["html"], lang=email.lang, calendar=rendered["calendar"],
                    method=rendered["method"], message_key=f"email{email.id}")

@@ -53,6 +53,22 @@ def state_changed(booking, entry):
         after_commit(tasks.cancel_reminder, booking.id)
 
 
+def booking_moved(booking, old_start, **_):
+    """Queue the "updated" e-mail (old time struck, new time) and move the reminder.
+
+    A paid booking's e-mail carries the invite updated in place (same UID, higher SEQUENCE);
+    an unpaid one's states the new payment deadline.
+    """
+    queue_email(messages.BOOKING_UPDATED, booking=booking, once=False,
+                params={"old_start": old_start.isoformat()})
+    now = clock.now()
+    when = reminder_time(booking)
+    if needs_reminder(booking, now) and when > now:
+        after_commit(tasks.schedule_reminder, booking.id, when.isoformat())
+    else:
+        after_commit(tasks.cancel_reminder, booking.id)
+
+
 def message_received(message, **_):
     """Tell the operator that a contact message is waiting: no name, no content, no address.
 
@@ -92,3 +108,4 @@ def connect_signals():
     signals.booking_created.connect(booking_created)
     signals.state_changed.connect(state_changed)
     signals.message_received.connect(message_received)
+    signals.booking_moved.connect(booking_moved)

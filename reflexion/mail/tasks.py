@@ -47,12 +47,14 @@ def retry_policy(config) -> Retry | None:
 
 
 def queue_email(kind: str, *, booking=None, recipient: str | None = None, lang: str | None = None,
-                once: bool = True) -> OutgoingEmail:
+                once: bool = True, params: dict | None = None) -> OutgoingEmail:
     """Record an e-mail to send and enqueue its job after the commit; return the row.
 
     Each kind goes to a booking at most once (a receiver that runs twice for one change
     sends nothing twice): an existing row of that kind is returned instead — unless
-    ``once`` is False (an e-mail the client asks for again, such as a new access key).
+    ``once`` is False (an e-mail the client asks for again, such as a new access key, or
+    one per change, such as a move). ``params`` keeps what the e-mail must say that the
+    booking will no longer know when it is sent (a move's previous start).
     """
     if kind not in messages.KINDS:
         raise ValueError(f"unknown e-mail kind {kind}")
@@ -69,6 +71,7 @@ def queue_email(kind: str, *, booking=None, recipient: str | None = None, lang: 
         status="queued",
         attempts=0,
         created_at=clock.now(),
+        params=params,
     )
     db.session.add(email)
     db.session.flush()

@@ -62,6 +62,11 @@ def _utc(instant: datetime) -> str:
     return slot_rules.format_slot_key(instant.astimezone(timezone.utc))
 
 
+def can_move(booking, now: datetime | None = None) -> bool:
+    """Tell whether ``booking`` can still be moved (by the operator): not begun, not over."""
+    return State(booking.state) in MOVABLE_STATES and booking.start_at > (now or clock.now())
+
+
 def client_change_refusal(booking, now: datetime) -> str | None:
     """Say why the client may not reschedule ``booking`` now, or None when they may.
 
@@ -79,6 +84,37 @@ def client_change_refusal(booking, now: datetime) -> str | None:
 
 def reschedules_left(booking) -> int:
     return max(0, int(setting("MAX_RESCHEDULES")) - (booking.reschedule_count or 0))
+
+
+def check_move(booking, new_start: datetime, *, actor: Actor, expected_start: datetime | None = None,
+               now: datetime | None = None) -> None:
+    """Raise what :func:`move_booking` would refuse with; change nothing (the confirmation step)."""
+    actor = Actor(actor)
+    now = now or clock.now()
+    new_start = new_start.astimezone(timezone.utc)
+    old_start = booking.start_at
+    if expected_start is not None and expected_start != old_start:
+        raise MoveRefused("stale")
+    if not can_move(booking, now):
+        raise MoveRefused("not_movable")
+    if new_start == old_start:
+        raise MoveRefused("same")
+    length = booking.end_at - booking.start_at  # the booking keeps the length it was made with
+    new_end = new_start + length
+    if actor == Actor.CLIENT:
+        refusal = client_change_refusal(booking, now)
+        if refusal:
+            raise MoveRefused(refusal)
+        reason = slot_rules.unavailable_reason(new_start, now, practice_zone())
+        if reason is not None:
+            raise SlotUnavailable(reason)
+        if slot_rules.overlapping_bookings(new_start, new_end, exclude_id=booking.id):
+            raise SlotTaken("taken")
+    else:
+        if new_start <= now:
+            raise SlotUnavailable("past")
+        if slot_rules.overlapping_bookings(new_start, new_end, exclude_id=booking.id, with_buffer=False):
+            raise SlotTaken("overlap")
 
 
 def move_booking(booking, new_start: datetime, *, actor: Actor,
@@ -101,28 +137,8 @@ def move_booking(booking, new_start: datetime, *, actor: Actor,
     db.session.refresh(booking)
     now = clock.now()
     old_start, old_state = booking.start_at, State(booking.state)
-    if expected_start is not None and expected_start != old_start:
-        raise MoveRefused("stale")
-    if old_state not in MOVABLE_STATES or old_start <= now:
-        raise MoveRefused("not_movable")
-    if new_start == old_start:
-        raise MoveRefused("same")
-    length = booking.end_at - booking.start_at  # the booking keeps the length it was made with
-    new_end = new_start + length
-    if actor == Actor.CLIENT:
-        refusal = client_change_refusal(booking, now)
-        if refusal:
-            raise MoveRefused(refusal)
-        reason = slot_rules.unavailable_reason(new_start, now, practice_zone())
-        if reason is not None:
-            raise SlotUnavailable(reason)
-        if slot_rules.overlapping_bookings(new_start, new_end, exclude_id=booking.id):
-            raise SlotTaken("taken")
-    else:
-        if new_start <= now:
-            raise SlotUnavailable("past")
-        if slot_rules.overlapping_bookings(new_start, new_end, exclude_id=booking.id, with_buffer=False):
-            raise SlotTaken("overlap")
+    check_move(booking, new_start, actor=actor, expected_start=expected_start, now=now)
+    new_end = new_start + (booking.end_at - booking.start_at)
 
     values = {
         "start_at": new_start,

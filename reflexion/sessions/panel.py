@@ -12,8 +12,9 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from reflexion.booking.states import FINAL_STATES, NEVER_CALLED, PAID_STATES, State
+from reflexion.booking.changes import parse_moved_note
 from reflexion.booking.payments import METHOD_LABELS
-from reflexion.i18n import practice_zone, select_locale
+from reflexion.i18n import format_instant, practice_zone, select_locale
 from reflexion.sessions.deadlines import hard_end, no_answer_deadline
 
 #: Badge style per state (CSS class), for the panel and the dashboard.
@@ -112,9 +113,14 @@ def note_label(note: str | None) -> str:
         "confirmation data verified": _("confirmation data verified"),
         "cancelled on the booking page": _("cancelled by the client on the booking page"),
         "cancelled by the operator": _("cancelled by the operator"),
+        "refund paid out": _("refund paid out"),
     }
     if note in fixed:
         return fixed[note]
+    moved = parse_moved_note(note)
+    if moved:
+        return _("moved from %(old)s to %(new)s", old=format_instant(moved[0], "short"),
+                 new=format_instant(moved[1], "short"))
     if note.startswith("paid by "):
         method = note[len("paid by "):]
         label = METHOD_LABELS.get(method)

@@ -171,6 +171,7 @@ def _register_blueprints(app):
 
 def _register_template_helpers(app):
     # inside: this package is every module's parent; a top-level import would load the app for any import
+    from reflexion.availability.slots import format_slot_key
     from reflexion.booking.changes import can_move
     from reflexion.booking.states import CONFIRMED_STATES, Actor, State, can_transition
     from reflexion.clock.status import for_display as clock_status, format_ms
@@ -192,6 +193,7 @@ def _register_template_helpers(app):
     app.jinja_env.globals["can_transition"] = lambda booking, to, actor=Actor.OPERATOR: can_transition(
         booking, to, actor)
     app.jinja_env.globals["can_move"] = can_move
+    app.jinja_env.filters["slot_key"] = format_slot_key
     app.jinja_env.tests["confirmed"] = lambda booking: State(booking.state) in CONFIRMED_STATES
 
     @app.context_processor

@@ -163,18 +163,21 @@ def test_client_cancels_unpaid_booking_on_the_booking_page_with_csrf(csrf_on, ap
     assert 'data-booking-state="cancelled"' in shown and "data-cancel-booking" not in shown
 
 
-def test_client_cannot_cancel_a_paid_booking(app, client, db, make_booking, frozen_now):
-    """After payment the page offers no cancel button and a POST answers 409, booking unchanged."""
+def test_client_cannot_cancel_a_paid_booking_once_its_session_has_begun(app, client, db, make_booking, frozen_now):
+    """Paid bookings can be cancelled by the client until the start (issue #12); from then on the page
+    offers no cancel button and a POST answers 409, booking unchanged."""
     frozen_now(MONDAY_MORNING)
     booking = make_booking(TUESDAY_NINE)
     confirm_payment(booking)
     db.session.commit()
     client.post(f"/de/booking/{booking.ref}", data={"access_key": "abcd-efgh-jkmn"})
+    assert "data-cancel-booking" in client.get(f"/de/booking/{booking.ref}").get_data(as_text=True)
+    frozen_now(TUESDAY_NINE + timedelta(minutes=1))
     assert "data-cancel-booking" not in client.get(f"/de/booking/{booking.ref}").get_data(as_text=True)
     response = client.post(f"/de/booking/{booking.ref}/cancel")
     assert response.status_code == 409
     db.session.refresh(booking)
-    assert booking.state == "confirmed"
+    assert booking.state in ("confirmed", "due") and booking.refund_cents is None
     assert client.post("/de/booking/R-ZZZZZZ/cancel").status_code == 404
 
 

@@ -21,7 +21,7 @@ from reflexion.booking.states import LIVE_STATES, IllegalTransition
 from reflexion.effects import after_commit
 from reflexion.extensions import db
 from reflexion.jobs import periodic
-from reflexion.jobs.queue import job_app
+from reflexion.jobs.queue import DEFAULT, get_queue, job_app
 from reflexion.jobs.scheduling import cancel, schedule_at
 from reflexion.mail import messages, tasks
 from reflexion.mail.models import OutgoingEmail
@@ -116,12 +116,28 @@ def run_deadlines(booking_id: int, deadline_iso: str | None = None):
             done = [f"{e.from_state}->{e.to_state}" for e in entries]
             db.session.commit()
         except IllegalTransition:
-            # Someone else (operator, reconcile, another job) moved the booking first.
+            # Someone else (operator, reconcile, another job, a move) changed the booking first.
             db.session.rollback()
-            return []
+            done = []
         if done:
             log.info("booking %s: %s", booking.ref, ", ".join(done))
+        elif deadline_iso:
+            # Nothing was due after all: the booking changed (a move) while this job waited or ran.
+            # Whoever changed it rescheduled this very job id while it was running, which RQ then
+            # marks finished; re-plan the timers from a job of its own once this one is done.
+            get_queue(DEFAULT).enqueue(replan_timers, booking_id, job_id=f"booking-{booking_id}-replan",
+                                       description=f"re-plan the timers of booking {booking_id}")
         return done
+
+
+def replan_timers(booking_id: int) -> dict:
+    """Job: schedule a booking's timers for its current state again (see :func:`run_deadlines`)."""
+    app = job_app()
+    with app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        plan = timer_plan(booking) if booking is not None else {}
+        apply_timer_plan(booking_id, plan)
+        return plan
 
 
 def restore_timers(now=None) -> int:

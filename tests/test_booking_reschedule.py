@@ -215,3 +215,55 @@ def test_client_cancels_a_paid_booking_and_the_page_states_the_fee(app, client, 
     else:
         assert booking.refund_state is None
         assert _t(app, lang, "The fee you paid is not refunded (cancelled after the cut-off, as the terms say).") in shown
+
+
+def test_concurrent_reschedules_to_one_slot_move_exactly_one_booking(app, db, frozen_now, weekly_hours,
+                                                                    make_booking, live_server):
+    """Six clients, each in their own browser session, move to one slot at once over loopback."""
+    import http.cookiejar
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    frozen_now(MONDAY_MORNING)
+    starts = [datetime(2026, 11, 27, 8, 0, tzinfo=UTC) + timedelta(hours=h) for h in (0, 1, 2)] + \
+             [datetime(2026, 11, 25, 8, 0, tzinfo=UTC) + timedelta(hours=h) for h in (0, 1, 2)]
+    bookings = [_paid(make_booking, db, s, email=f"c{i}@example.org") for i, s in enumerate(starts)]
+    openers = []
+    for booking in bookings:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+                                             NoRedirect)
+        try:
+            opener.open(urllib.request.Request(f"{live_server}/de/booking/{booking.ref}",
+                                               data=urllib.parse.urlencode({"access_key": KEY}).encode()))
+        except urllib.error.HTTPError as error:
+            assert error.code == 303
+        openers.append(opener)
+
+    def move(i):
+        booking = bookings[i]
+        data = urllib.parse.urlencode({"expected_start": booking.start_at.strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
+        request = urllib.request.Request(f"{live_server}/de/booking/{booking.ref}/reschedule/{THURSDAY_KEY}",
+                                         data=data)
+        try:
+            with openers[i].open(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(move, range(6)))
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [303] + [409] * 5, statuses
+    markers = [re.findall(r"data-(?:unavailable|change-refusal)=\"\w+\"", body)
+               for status, body in results if status == 409]
+    assert all(m == ['data-unavailable="taken"'] for m in markers), markers
+    db.session.expire_all()
+    now = [db.session.get(Booking, b.id).start_at for b in bookings]
+    assert now.count(THURSDAY_NINE) == 1
+    assert sorted(s for s in now if s != THURSDAY_NINE) == sorted(s for s, n in zip(starts, now) if n != THURSDAY_NINE)

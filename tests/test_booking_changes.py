@@ -276,3 +276,19 @@ def test_the_public_grid_offers_no_0230_on_the_autumn_sunday(app, db, frozen_now
     frozen_now(datetime(2027, 10, 25, 8, 0, tzinfo=UTC))
     day = AUTUMN.date()
     assert candidate_slots(day, day, practice_zone()) == []
+
+
+def test_a_booking_moved_after_its_reminder_is_reminded_again_for_the_new_time(app, db, jobs, frozen_now,
+                                                                              make_booking):
+    from reflexion.mail import tasks
+
+    frozen_now(MONDAY_MORNING)
+    booking = _paid(make_booking, db, WEDNESDAY_TEN)
+    assert tasks.send_reminder(booking.id) == "queued"
+    assert tasks.send_reminder(booking.id) == "already queued"
+    move_booking(booking, FRIDAY_ELEVEN, actor=Actor.OPERATOR)
+    db.session.commit()
+    assert tasks.send_reminder(booking.id) == "queued"
+    assert tasks.send_reminder(booking.id) == "already queued"
+    starts = [row.params["start"] for row in _emails(db, booking, "reminder")]
+    assert starts == [WEDNESDAY_TEN.isoformat(), FRIDAY_ELEVEN.isoformat()]

@@ -185,10 +185,12 @@ def send_reminder(booking_id: int) -> str:
         booking = db.session.get(Booking, booking_id)
         if booking is None or not needs_reminder(booking, clock.now()):
             return "not needed"
-        exists = db.session.scalar(select(OutgoingEmail.id).where(
-            OutgoingEmail.booking_id == booking_id, OutgoingEmail.kind == messages.REMINDER))
-        if exists:
+        start = booking.start_at.isoformat()
+        earlier = db.session.scalars(select(OutgoingEmail.params).where(
+            OutgoingEmail.booking_id == booking_id, OutgoingEmail.kind == messages.REMINDER)).all()
+        # One reminder per booked time: a booking moved after its reminder gets one for the new time.
+        if any(params is None or params.get("start") == start for params in earlier):
             return "already queued"
-        queue_email(messages.REMINDER, booking=booking)
+        queue_email(messages.REMINDER, booking=booking, once=False, params={"start": start})
         db.session.commit()
         return "queued"

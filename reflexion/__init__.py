@@ -192,6 +192,8 @@ def _register_template_helpers(app):
     from reflexion.receipts.documents import credit_note_for, receipt_for
     from flask_babel import LazyString
     from reflexion import platforms
+    from reflexion.availability.slots import format_slot_key
+    from reflexion.booking.changes import can_move
     from reflexion.booking.states import CONFIRMED_STATES, Actor, State, can_transition
     from reflexion.clock.status import for_display as clock_status, format_ms
     from reflexion.i18n import (
@@ -219,6 +221,8 @@ def _register_template_helpers(app):
     # Templates ask the lifecycle instead of listing states: {% if can_transition(booking, "cancelled") %}
     app.jinja_env.globals["can_transition"] = lambda booking, to, actor=Actor.OPERATOR: can_transition(
         booking, to, actor)
+    app.jinja_env.globals["can_move"] = can_move
+    app.jinja_env.filters["slot_key"] = format_slot_key
     app.jinja_env.tests["confirmed"] = lambda booking: State(booking.state) in CONFIRMED_STATES
 
     @app.context_processor

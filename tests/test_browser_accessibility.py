@@ -100,6 +100,10 @@ def test_every_public_page_has_no_axe_violation(live_server, browser, axe_source
         page.wait_for_selector("[data-booking-state]")
         page.evaluate(axe_source)
         found += [f"{lang}-{width} booking page: {v['id']} {v['nodes']}" for v in page.evaluate(RUN_AXE)]
+        # Rescheduling (issue #12): the grid in reschedule mode and the confirmation step.
+        _check(page, axe_source, f"{live_server}/{lang}/booking/{ref}/reschedule", f"{lang}-{width}-reschedule", found)
+        _check(page, axe_source, f"{live_server}/{lang}/booking/{ref}/reschedule/2026-11-26T08:00:00Z",
+               f"{lang}-{width}-reschedule-confirm", found)
         context.close()
     assert not found, "\n".join(found)
 
@@ -118,7 +122,8 @@ def test_every_operator_page_has_no_axe_violation(live_server, browser, axe_sour
         page.click("button[type=submit]")
         page.wait_for_url("**/operator/")
         for path in ["", "bookings/new", "availability/", "messages", "privacy/", "account", "settings/", "payments/import",
-                     f"sessions/{scene['paid'].id}", f"sessions/{scene['unpaid'].id}"]:
+                     f"sessions/{scene['paid'].id}", f"sessions/{scene['unpaid'].id}",
+                     f"bookings/{scene['unpaid'].id}/move"]:
             _check(page, axe_source, f"{live_server}/operator/{path}",
                    f"op-{tag}-{width}-{re.sub(r'[^a-z0-9]+', '_', path) or 'dashboard'}", found)
         context.close()

@@ -20,7 +20,7 @@ from reflexion.booking.cancellation import cancel_booking
 from reflexion.booking.models import Booking
 from reflexion.booking.payments import confirm_payment
 from reflexion.booking.states import Actor
-from reflexion.i18n import format_instant
+from reflexion.i18n import format_instant, format_money
 from reflexion.mail import messages, notify, tasks
 from reflexion.mail.models import OutgoingEmail
 from reflexion.redis_conn import get_redis
@@ -157,11 +157,9 @@ def test_client_cancels_unpaid_booking_on_the_booking_page_with_csrf(csrf_on, ap
     run_worker(app)
     (cancel_row,) = [e for e in _emails(db, booking) if e.kind == "booking_cancelled"]
     cancel_mail = message_of(app, cancel_row.id)
-    calendar_part = parts_by_type(cancel_mail)["text/calendar"][0]
-    assert calendar_part.get_param("method") == "CANCEL"
-    cal = Calendar.from_ical(calendar_part.get_content())
-    assert str(cal["METHOD"]) == "CANCEL"
-    assert str(cal.walk("VEVENT")[0]["STATUS"]) == "CANCELLED"
+    # Never paid, never sent an invite: no METHOD:CANCEL for an event they never had (issue #12).
+    assert "text/calendar" not in parts_by_type(cancel_mail)
+    assert "invite.ics" not in cancel_mail.as_string()
     asked = translated(app, "de", "As you asked, your booking %(ref)s for %(start)s has been cancelled and "
                                   "the time released.", ref=ref, start=format_instant(TUESDAY_NINE, "full", "de"))
     assert asked in _text(cancel_mail)
@@ -169,18 +167,21 @@ def test_client_cancels_unpaid_booking_on_the_booking_page_with_csrf(csrf_on, ap
     assert 'data-booking-state="cancelled"' in shown and "data-cancel-booking" not in shown
 
 
-def test_client_cannot_cancel_a_paid_booking(app, client, db, make_booking, frozen_now):
-    """After payment the page offers no cancel button and a POST answers 409, booking unchanged."""
+def test_client_cannot_cancel_a_paid_booking_once_its_session_has_begun(app, client, db, make_booking, frozen_now):
+    """Paid bookings can be cancelled by the client until the start (issue #12); from then on the page
+    offers no cancel button and a POST answers 409, booking unchanged."""
     frozen_now(MONDAY_MORNING)
     booking = make_booking(TUESDAY_NINE)
     confirm_payment(booking)
     db.session.commit()
     client.post(f"/de/booking/{booking.ref}", data={"access_key": "abcd-efgh-jkmn"})
+    assert "data-cancel-booking" in client.get(f"/de/booking/{booking.ref}").get_data(as_text=True)
+    frozen_now(TUESDAY_NINE + timedelta(minutes=1))
     assert "data-cancel-booking" not in client.get(f"/de/booking/{booking.ref}").get_data(as_text=True)
     response = client.post(f"/de/booking/{booking.ref}/cancel")
     assert response.status_code == 409
     db.session.refresh(booking)
-    assert booking.state == "confirmed"
+    assert booking.state in ("confirmed", "due") and booking.refund_cents is None
     assert client.post("/de/booking/R-ZZZZZZ/cancel").status_code == 404
 
 
@@ -203,7 +204,9 @@ def test_operator_cancels_paid_booking_and_client_is_told(app, db, jobs, make_bo
                                         "%(brand)s.", ref=booking.ref, start=format_instant(TUESDAY_NINE, "full", "de"),
                              brand=app.config["BRAND"])
     assert by_operator in text
-    assert translated(app, "de", "We will contact you about the fee you paid.") in text
+    # The operator cancelled: the whole fee is refunded, and the e-mail says so with the amount.
+    assert translated(app, "de", "You get %(amount)s of the fee you paid back; we transfer it to you shortly.",
+                      amount=format_money(9000, "EUR", "de")) in text
     assert [e.kind for e in _emails(db, booking)] == ["booking_confirmed", "booking_cancelled"]
 
 

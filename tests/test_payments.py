@@ -130,7 +130,8 @@ def test_booking_page_after_payment_shows_data_handle_rules_and_invite(app, clie
     assert "15" in page and "45" in page
     assert f"/sv/booking/{booking.ref}/invite.ics" in page
     assert "CET" in page
-    assert "data-cancel-booking" not in page
+    # Paid and ahead: the client may cancel (refund per policy) and move it (issue #12).
+    assert "data-cancel-booking" in page and "data-refund-if-cancelled" in page
 
 
 def test_confirmation_data_hidden_when_they_no_longer_match_their_hash(app, client, db, make_booking, frozen_now):

@@ -17,6 +17,8 @@ from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from reflexion.booking import operations
+from reflexion.booking.cancellation import cancel_booking
+from reflexion.booking.changes import MoveRefused, move_booking
 from reflexion.booking.models import DEFAULT_PAYMENT_METHOD, PAYMENT_METHODS, Booking
 from reflexion.booking.notes import entry_text_en
 from reflexion.booking.payments import PaymentError, confirm_payment
@@ -53,6 +55,10 @@ def booking_json(booking: Booking, access_key: str | None = None) -> dict:
         "created_by": booking.created_by,
         "payment_deadline": iso(booking.payment_deadline) if booking.state == State.AWAITING_PAYMENT else None,
         "verify_failures": booking.verify_failures,
+        "reschedule_count": booking.reschedule_count or 0,
+        "ical_sequence": booking.ical_sequence,
+        "refund": ({"amount": f"{booking.refund_cents / 100:.2f}", "currency": booking.currency,
+                    "state": booking.refund_state} if booking.refund_cents else None),
         "transitions": [
             {"from": t.from_state, "to": t.to_state, "at": iso(t.at), "actor": t.actor,
              "note": entry_text_en(t) or None, "note_code": t.note_code, "note_params": t.note_params}
@@ -177,3 +183,63 @@ def list_bookings(as_json, states):
         return
     for booking in rows:
         _echo_booking(booking, False)
+
+
+#: Why a move was refused, for scripts (``--json`` prints the code as ``error``).
+MOVE_ERRORS = {
+    "past": "the new start is in the past",
+    "overlap": "the session would overlap another booking",
+    "taken": "the session would overlap another booking",
+    "stale": "the booking changed meanwhile; try again",
+    "not_movable": "the booking cannot be moved any more (the session began or it is over)",
+    "same": "the booking already starts then",
+}
+
+
+def _fail(as_json: bool, code: str, message: str):
+    if as_json:
+        click.echo(json.dumps({"error": code, "message": message}), err=True)
+    raise click.ClickException(message)
+
+
+@bookings_cli.command("move")
+@click.argument("ref")
+@click.option("--start", required=True,
+              help="New start, ISO 8601 (2026-12-01T10:00+01:00 or ...Z); without an offset it is practice time.")
+@click.option("--json", "as_json", is_flag=True, help="Print the moved booking as JSON.")
+def move(ref, start, as_json):
+    """Move REF to another start that overlaps no other booking: same booking, invite updated in place."""
+    booking = _find(ref)
+    try:
+        start_at = parse_start(start)
+    except BadStart as exc:
+        reason = "does not exist in practice time (clocks go forward)" if str(exc) == "nonexistent" else "is not ISO 8601"
+        _fail(as_json, "bad_start", f"--start {start!r} {reason}")
+    try:
+        with unit_of_work():
+            move_booking(booking, start_at, actor=Actor.OPERATOR)
+    except (MoveRefused, operations.SlotTaken, operations.SlotUnavailable) as exc:
+        _fail(as_json, exc.reason, f"{booking.ref}: {MOVE_ERRORS.get(exc.reason, exc.reason)}")
+    if as_json:
+        _echo_booking(booking, True)
+    else:
+        click.echo(f"{booking.ref} moved to {iso(booking.start_at)}")
+
+
+@bookings_cli.command("cancel")
+@click.argument("ref")
+@click.option("--note", default=None, help="A reason, kept in the history.")
+@click.option("--json", "as_json", is_flag=True, help="Print the cancelled booking as JSON.")
+def cancel(ref, note, as_json):
+    """Cancel REF (before its session); a paid booking's fee is refunded in full (recorded as due)."""
+    booking = _find(ref)
+    try:
+        with unit_of_work():
+            cancel_booking(booking, actor=Actor.OPERATOR, note=note)
+    except IllegalTransition:
+        _fail(as_json, "not_cancellable", f"{booking.ref} is {booking.state} and can no longer be cancelled")
+    if as_json:
+        _echo_booking(booking, True)
+    else:
+        refund = f"; refund due: {booking.refund_cents / 100:.2f} {booking.currency}" if booking.refund_cents else ""
+        click.echo(f"{booking.ref} cancelled{refund}")

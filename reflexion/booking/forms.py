@@ -1,7 +1,7 @@
 """The public booking form and the access-key form."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
 from reflexion.validators import (
@@ -39,3 +39,12 @@ class LostKeyForm(FlaskForm):
 
 class NewKeyForm(FlaskForm):
     """Confirm that the old access key may stop working (a button only)."""
+
+
+class RescheduleForm(FlaskForm):
+    """Confirm the move to the chosen slot; ``expected_start`` is the time the page was shown with."""
+    expected_start = HiddenField()
+
+
+class ClientCancelForm(FlaskForm):
+    """Confirm a cancellation (a button only)."""

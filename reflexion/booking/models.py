@@ -57,6 +57,13 @@ class Booking(db.Model):
     ical_uid: Mapped[str] = mapped_column(String(128), unique=True)
     ical_sequence: Mapped[int] = mapped_column(default=0)
     anonymised_at = mapped_column(UTCDateTime)
+    #: How often the client moved this booking themselves (limited by ``MAX_RESCHEDULES``).
+    reschedule_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A refund of a paid booking that was cancelled (reflexion.booking.refunds)
+    refund_cents: Mapped[int | None] = mapped_column()
+    refund_state: Mapped[str | None] = mapped_column(String(16))  # "due" -> "refunded"
+    refund_due_at = mapped_column(UTCDateTime)
+    refunded_at = mapped_column(UTCDateTime)
 
     transitions = relationship(
         "Transition", back_populates="booking", order_by="Transition.id", cascade="all, delete-orphan"

@@ -7,12 +7,14 @@ never breaks a translation: the database holds no English.
 
 A new note is one new member of :class:`Note` and one line in :func:`_texts`.
 """
+from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from reflexion.booking.methods import method_label
+from reflexion.i18n import format_instant
 
 
 class Note(StrEnum):
@@ -31,6 +33,8 @@ class Note(StrEnum):
     CANCELLED_BY_CLIENT = "cancelled_by_client"
     CANCELLED_BY_OPERATOR = "cancelled_by_operator"
     PAID = "paid"  # params: {"method": "bank_transfer"}
+    MOVED = "moved"  # params: {"old": "2026-12-09T09:00:00Z", "new": "…"} (UTC starts)
+    REFUNDED = "refunded"  # the due refund was paid out
 
 
 def _texts(code: str, params: dict) -> str | None:
@@ -38,6 +42,11 @@ def _texts(code: str, params: dict) -> str | None:
     if code == Note.PAID:
         method = params.get("method", "")
         return _("paid by %(method)s", method=method_label(method))
+    if code == Note.MOVED:
+        old, new = (_instant(params.get(key)) for key in ("old", "new"))
+        if old and new:
+            return _("moved from %(old)s to %(new)s", old=format_instant(old, "short"), new=format_instant(new, "short"))
+        return _("moved")
     texts = {
         Note.PAYMENT_DEADLINE_PASSED: _("payment deadline passed"),
         Note.START_REACHED: _("booked start reached"),
@@ -51,8 +60,16 @@ def _texts(code: str, params: dict) -> str | None:
         Note.ENDED_BY_OPERATOR: _("ended by the operator"),
         Note.CANCELLED_BY_CLIENT: _("cancelled by the client on the booking page"),
         Note.CANCELLED_BY_OPERATOR: _("cancelled by the operator"),
+        Note.REFUNDED: _("refund paid out"),
     }
     return texts.get(code)
+
+
+def _instant(text):
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except (TypeError, ValueError):
+        return None
 
 
 def render(code: str | None, params: dict | None = None, note: str | None = None) -> str:

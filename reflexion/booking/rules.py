@@ -31,3 +31,13 @@ def payment_deadline(booked_at: datetime, start: datetime) -> datetime:
     cutoff = start - timedelta(hours=setting("PAYMENT_CUTOFF_HOURS"))
     deadline = min(window, cutoff)
     return deadline if deadline > booked_at else start
+
+
+def payment_deadline_after_move(booked_at: datetime, new_start: datetime, now: datetime) -> datetime:
+    """The payment deadline of an unpaid booking moved to ``new_start``.
+
+    The same rule as at booking (:func:`payment_deadline`, counted from when it was booked),
+    for the new start; if that has already passed, the client may pay until the session starts.
+    """
+    deadline = payment_deadline(booked_at, new_start)
+    return deadline if deadline > now else new_start

@@ -47,7 +47,8 @@ ALLOWED: dict[tuple[State, State], frozenset[Actor]] = {
     (State.AWAITING_PAYMENT, State.CONFIRMED): frozenset({Actor.OPERATOR}),
     (State.AWAITING_PAYMENT, State.EXPIRED): frozenset({Actor.WORKER, Actor.OPERATOR}),
     (State.AWAITING_PAYMENT, State.CANCELLED): frozenset({Actor.CLIENT, Actor.OPERATOR}),
-    (State.CONFIRMED, State.CANCELLED): frozenset({Actor.OPERATOR}),
+    # The client until the start (refund per policy, reflexion.booking.refunds); the operator too.
+    (State.CONFIRMED, State.CANCELLED): frozenset({Actor.CLIENT, Actor.OPERATOR}),
     (State.CONFIRMED, State.DUE): frozenset({Actor.WORKER, Actor.OPERATOR}),
     (State.CONFIRMED, State.NO_SHOW): frozenset({Actor.WORKER}),
     (State.CONFIRMED, State.COMPLETED): frozenset({Actor.WORKER}),

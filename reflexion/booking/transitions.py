@@ -26,13 +26,17 @@ def transition(booking, to: State, *, actor: Actor, at=None, code: str | None = 
     if inspect(booking).persistent:
         # Compare-and-set in the database: a timer job, the reconcile sweep and the operator
         # may act on the same booking at once; only the first move from ``from_state`` wins.
+        # The start is compared too: a timer that read the booking before a move committed
+        # must not apply the old time's deadline to the moved booking.
+        loaded_start = inspect(booking).committed_state.get("start_at", booking.start_at)
         result = db.session.execute(
-            update(Booking).where(Booking.id == booking.id, Booking.state == from_state)
+            update(Booking).where(Booking.id == booking.id, Booking.state == from_state,
+                                  Booking.start_at == loaded_start)
             .values(state=to.value, next_deadline_at=next_at),
             execution_options={"synchronize_session": False},
         )
         if result.rowcount != 1:
-            db.session.expire(booking, ["state"])
+            db.session.expire(booking, ["state", "start_at", "end_at", "payment_deadline"])
             raise IllegalTransition(booking, to, actor)
         set_committed_value(booking, "state", to.value)
         set_committed_value(booking, "next_deadline_at", next_at)

@@ -9,19 +9,25 @@ from reflexion import clock
 from reflexion.availability import slots
 from reflexion.booking import access, codes, operations, rules
 from reflexion.booking.cancellation import can_cancel, cancel_booking
-from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, NewKeyForm
+from reflexion.booking.changes import MoveRefused, client_change_refusal, move_booking, reschedules_left
+from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, NewKeyForm, RescheduleForm
+from reflexion.booking.refunds import refund_cents_for
 from reflexion.booking.payments import shown_confirmation_code
 from reflexion.booking.states import Actor, IllegalTransition
 from reflexion.calendar.links import calendar_links
+from reflexion.db import abandon
 from reflexion.extensions import htmx, limiter
 from reflexion.i18n import practice_zone
 from reflexion.mail.notify import access_key_link_requested
+from reflexion.sessions.deadlines import change_cutoff
 from reflexion.settings import setting
 
 bp = Blueprint("booking", __name__, url_prefix="/<lang>")
 
 SESSION_ACCESS = "booking_access"
 SESSION_NEW = "new_booking"
+#: The booking this browser just moved: its page says so once.
+SESSION_MOVED = "moved_booking"
 
 
 def _horizon_monday(now) -> date:
@@ -264,11 +270,18 @@ def booking_page(ref):
 
 def _show(booking, status=200, error=None):
     """The client's booking page; the confirmation data appear once the fee is confirmed."""
-
+    now = clock.now()
+    paid = booking.state != "awaiting_payment"
+    cancellable = can_cancel(booking, Actor.CLIENT)
     response = current_app.make_response((render_template(
         "booking/show.html", booking=booking, confirmation_code=shown_confirmation_code(booking),
         calendar_links=calendar_links, access_key=_key_on_display(booking.ref),
-        can_cancel=can_cancel(booking, Actor.CLIENT), error=error), status))
+        can_cancel=cancellable, error=error,
+        change_refusal=client_change_refusal(booking, now), reschedules_left=reschedules_left(booking),
+        change_cutoff=change_cutoff(booking),
+        refund_if_cancelled=(refund_cents_for(booking, Actor.CLIENT, now) if cancellable and paid else None),
+        just_moved=session.pop(SESSION_MOVED, None) == booking.ref,
+    ), status))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -276,11 +289,15 @@ def _show(booking, status=200, error=None):
 @bp.route("/booking/<ref>/cancel", methods=["POST"])
 @limiter.limit("10 per minute")
 def cancel(ref):
-    """The client cancels their booking (allowed while it awaits payment)."""
+    """The client cancels their booking (unpaid at any time; paid until the start, refund per policy)."""
 
     booking = operations.find_by_reference(ref)
     if booking is None or not _has_access(booking.ref):
         abort(404)
+    expected = slots.parse_slot_key(request.form.get("expected_start", ""))
+    if expected is not None and expected != booking.start_at:
+        return _show(booking, 409, _("Your booking was changed in the meantime; nothing was cancelled. "
+                                     "Please check it and try again."))
     try:
         cancel_booking(booking, actor=Actor.CLIENT)
     except IllegalTransition:
@@ -288,3 +305,97 @@ def cancel(ref):
         return _show(booking, 409, _("This booking can no longer be cancelled here. "
                                      "Please contact us if you need to change it."))
     return redirect(url_for(".booking_page", ref=booking.ref), code=303)
+
+
+# -- the client reschedules --------------------------------------------------------------
+
+def _own_booking_or_refuse(ref):
+    """The booking this browser opened with its access key; otherwise the access-key page (403)."""
+    booking = operations.find_by_reference(ref)
+    if booking is None or not _has_access(booking.ref):
+        return None, (render_template("booking/access.html", form=AccessKeyForm(formdata=None), ref=ref), 403)
+    return booking, None
+
+
+def _reschedule_closed(booking, reason):
+    """Why the client cannot move the booking themselves now, and how to reach the practice."""
+    return render_template("booking/reschedule_closed.html", booking=booking, reason=reason,
+                           change_cutoff=change_cutoff(booking)), 409 if reason in ("cutoff", "limit") else 410
+
+
+@bp.route("/booking/<ref>/reschedule")
+def reschedule(ref):
+    """The week grid of free times, in reschedule mode: picking one leads to a confirmation."""
+    booking, refused = _own_booking_or_refuse(ref)
+    if refused:
+        return refused
+    reason = client_change_refusal(booking, clock.now())
+    if reason:
+        return _reschedule_closed(booking, reason)
+    context = _week_context(_week_start(request.args.get("week")))
+    template = "booking/_week.html" if htmx else "booking/reschedule.html"
+    response = current_app.make_response(render_template(
+        template, booking=booking, reschedule_ref=booking.ref, reschedules_left=reschedules_left(booking),
+        change_cutoff=change_cutoff(booking), **context))
+    response.vary.add("HX-Request")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/booking/<ref>/reschedule/<slot>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reschedule_slot(ref, slot):
+    """Confirm the new time (GET), then move the booking to it (POST): same booking, new time."""
+    booking, refused = _own_booking_or_refuse(ref)
+    if refused:
+        return refused
+    start = slots.parse_slot_key(slot)
+    now = clock.now()
+    if start is None or start > rules.latest_bookable(now) + timedelta(days=366):
+        abort(404)
+    reason = client_change_refusal(booking, now)
+    if reason:
+        return _reschedule_closed(booking, reason)
+    form = RescheduleForm()
+    if request.method == "POST":
+        if not form.validate():
+            abort(400)
+        expected = slots.parse_slot_key(form.expected_start.data or "")
+        if expected is None:
+            abort(400)
+        try:
+            move_booking(booking, start, actor=Actor.CLIENT, expected_start=expected)
+        except operations.SlotTaken:
+            abandon()  # the refusal pages read the booking as it is now
+            return _reschedule_unavailable(booking, start, "taken")
+        except operations.SlotUnavailable as exc:
+            abandon()
+            return _reschedule_unavailable(booking, start, exc.reason)
+        except MoveRefused as exc:
+            abandon()
+            booking = operations.find_by_reference(ref)
+            if exc.reason in ("cutoff", "limit", "not_movable"):
+                return _reschedule_closed(booking, exc.reason)
+            if exc.reason == "same":
+                return _show(booking, 409, _("Your booking already has this time."))
+            return _show(booking, 409, _("Your booking was changed in the meantime, so it was not moved. "
+                                         "Please check the time shown here and choose again."))
+        session[SESSION_MOVED] = booking.ref
+        return redirect(url_for(".booking_page", ref=booking.ref), code=303)
+    slot_reason = slots.unavailable_reason(start, now, practice_zone())
+    if slot_reason is not None:
+        return _reschedule_unavailable(booking, start, slot_reason)
+    if slots.overlapping_bookings(start, start + (booking.end_at - booking.start_at), exclude_id=booking.id):
+        return _reschedule_unavailable(booking, start, "taken")
+    form.expected_start.data = slots.format_slot_key(booking.start_at)
+    response = current_app.make_response(render_template(
+        "booking/reschedule_confirm.html", booking=booking, form=form, start=start,
+        end=start + (booking.end_at - booking.start_at)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _reschedule_unavailable(booking, start, reason):
+    """The "just taken" (or not offered) page, with other free times to move to; the old time stays."""
+    return render_template("booking/unavailable.html", start=start, other_slots=_other_slots(start),
+                           reason=reason, reschedule_booking=booking), {"taken": 409, "too_far": 404}.get(reason, 410)

@@ -167,13 +167,24 @@ def attendee(booking) -> vCalAddress:
     return value
 
 
-def _client_texts(booking, lang: str) -> dict:
+def _client_texts(booking, lang: str, method: str = REQUEST) -> dict:
     config = current_app.config
     call = booked_call(booking)  # the booked platform, even when the operator no longer offers it
     brand, platform, handle = setting("BRAND"), call.name, clean_text(call.operator_handle or "", 64)
     # the rules the booking was made under
     no_answer = int(no_answer_window(booking).total_seconds() // 60)
     length = int(session_length(booking).total_seconds() // 60)
+    if method == CANCEL:
+        # A cancelled call: nothing to prepare, only where to book again.
+        return {
+            "summary": _("Cancelled: video call with %(brand)s", brand=brand),
+            "location": _("%(platform)s, call name %(handle)s", platform=platform, handle=handle),
+            "description": "\n".join([
+                _("This video call has been cancelled."),
+                _("Your booking page: %(url)s", url=booking_url(booking, lang)),
+            ]),
+            "alarm": "",
+        }
     lines = [
         _("%(brand)s calls you on %(platform)s at the booked time. You cannot call in yourself.",
           brand=brand, platform=platform),
@@ -202,7 +213,22 @@ def _local(instant: datetime, tzid: str) -> datetime:
     return instant.astimezone(ZoneInfo(tzid))
 
 
+def is_ambiguous(instant: datetime, tzid: str) -> bool:
+    """True when the local wall time of ``instant`` occurs twice (the repeated hour in autumn)."""
+    local = _local(instant, tzid)
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
 def _add_times(event: Event, booking, tzid: str):
+    """DTSTART/DTEND in practice time with TZID; in UTC when either falls in the repeated hour.
+
+    Readers disagree on which occurrence an ambiguous local time means (PITFALLS.md), and a
+    DTEND that reads as before DTSTART makes some refuse the whole file: UTC is unambiguous.
+    """
+    if is_ambiguous(booking.start_at, tzid) or is_ambiguous(booking.end_at, tzid):
+        event.add("dtstart", booking.start_at.astimezone(timezone.utc))
+        event.add("dtend", booking.end_at.astimezone(timezone.utc))
+        return
     event.add("dtstart", _local(booking.start_at, tzid))
     event.add("dtend", _local(booking.end_at, tzid))
 
@@ -210,7 +236,7 @@ def _add_times(event: Event, booking, tzid: str):
 def client_event(booking, method: str, lang: str, now: datetime) -> Event:
     """The client's VEVENT of ``booking`` for ``method`` (REQUEST or CANCEL)."""
     tzid = current_app.config["TIMEZONE"]
-    texts = _client_texts(booking, lang)
+    texts = _client_texts(booking, lang, method)
     event = Event()
     event.add("uid", booking.ical_uid)
     event.add("sequence", booking.ical_sequence)

@@ -22,7 +22,7 @@ from reflexion.effects import after_commit
 from reflexion.db import unit_of_work
 from reflexion.extensions import db
 from reflexion.jobs import periodic
-from reflexion.jobs.queue import job_app
+from reflexion.jobs.queue import DEFAULT, get_queue, job_app
 from reflexion.jobs.scheduling import cancel, schedule_at
 from reflexion.mail import messages, tasks
 from reflexion.mail.models import OutgoingEmail
@@ -63,7 +63,7 @@ def apply_timer_plan(booking_id: int, plan: dict[str, str]):
 
 
 def reschedule_after_commit(booking, **_):
-    """Receiver of ``booking_created``/``state_changed``: move the timers once the change is saved."""
+    """Receiver of ``booking_created``/``state_changed``/``booking_moved``: move the timers once the change is saved."""
     after_commit(apply_timer_plan, booking.id, timer_plan(booking))
 
 
@@ -71,6 +71,7 @@ def connect_signals():
     """Subscribe the timers to the domain's signals (at app start; connecting twice is harmless)."""
     signals.booking_created.connect(reschedule_after_commit)
     signals.state_changed.connect(reschedule_after_commit)
+    signals.booking_moved.connect(reschedule_after_commit)
 
 
 def schedule_deadlines(booking):
@@ -116,11 +117,27 @@ def run_deadlines(booking_id: int, deadline_iso: str | None = None):
                 entries = apply_deadlines(booking, clock.now())
                 done = [f"{e.from_state}->{e.to_state}" for e in entries]
         except IllegalTransition:
-            # Someone else (operator, reconcile, another job) moved the booking first.
-            return []
+            # Someone else (operator, reconcile, another job, a move) changed the booking first.
+            done = []
         if done:
             log.info("booking %s: %s", booking.ref, ", ".join(done))
+        elif deadline_iso:
+            # Nothing was due after all: the booking changed (a move) while this job waited or ran.
+            # Whoever changed it rescheduled this very job id while it was running, which RQ then
+            # marks finished; re-plan the timers from a job of its own once this one is done.
+            get_queue(DEFAULT).enqueue(replan_timers, booking_id, job_id=f"booking-{booking_id}-replan",
+                                       description=f"re-plan the timers of booking {booking_id}")
         return done
+
+
+def replan_timers(booking_id: int) -> dict:
+    """Job: schedule a booking's timers for its current state again (see :func:`run_deadlines`)."""
+    app = job_app()
+    with app.app_context():
+        booking = db.session.get(Booking, booking_id)
+        plan = timer_plan(booking) if booking is not None else {}
+        apply_timer_plan(booking_id, plan)
+        return plan
 
 
 def restore_timers(now=None) -> int:

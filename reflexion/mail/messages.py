@@ -26,6 +26,7 @@ client-typed text is put into a header at all.
 """
 import secrets
 from contextlib import contextmanager
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -36,7 +37,7 @@ from flask_babel import force_locale, gettext as _
 
 from reflexion import clock, notices
 from reflexion.booking.models import Booking
-from reflexion.booking.states import CONFIRMED_STATES, State
+from reflexion.booking.states import CONFIRMED_STATES, LIVE_STATES, State
 from reflexion.calendar.invite import CANCEL, REQUEST, clean_text, invite_bytes
 from reflexion.extensions import db
 from reflexion.i18n import format_instant, format_money
@@ -58,8 +59,9 @@ OPERATOR_NOTICE_BOOKED = "operator_notice_booked"
 OPERATOR_NOTICE_PAID = "operator_notice_paid"
 OPERATOR_NOTICE_CANCELLED = "operator_notice_cancelled"
 ACCESS_KEY_LINK = "access_key_link"  # a link to a new access key, never the key itself
+BOOKING_UPDATED = "booking_updated"  # the booking was moved: old time struck, new time
 KINDS = (BOOKING_RECEIVED, BOOKING_CONFIRMED, REMINDER, BOOKING_EXPIRED, BOOKING_CANCELLED, OPERATOR_NOTICE,
-         OPERATOR_NOTICE_BOOKED, OPERATOR_NOTICE_PAID, OPERATOR_NOTICE_CANCELLED, ACCESS_KEY_LINK)
+         OPERATOR_NOTICE_BOOKED, OPERATOR_NOTICE_PAID, OPERATOR_NOTICE_CANCELLED, ACCESS_KEY_LINK, BOOKING_UPDATED)
 
 #: The operator's content-free notices (:mod:`reflexion.notices`), one e-mail kind per event;
 #: all share the ``operator_notice`` templates.
@@ -72,8 +74,21 @@ NOTICE_KINDS = {
 NOTICE_EVENTS = {kind: event for event, kind in NOTICE_KINDS.items()}
 OPERATOR_NOTICE_KINDS = frozenset(NOTICE_KINDS.values())
 
-#: The invite method each kind carries, if any.
-INVITE_METHOD = {BOOKING_CONFIRMED: REQUEST, BOOKING_CANCELLED: CANCEL}
+#: The invite method each kind carries, if any (only to a client who was sent the invite).
+INVITE_METHOD = {BOOKING_CONFIRMED: REQUEST, BOOKING_CANCELLED: CANCEL, BOOKING_UPDATED: REQUEST}
+
+
+def had_invite(booking) -> bool:
+    """The client was sent the invite: it goes out with the confirmation of the payment."""
+    return booking.confirmed_at is not None
+
+
+def invite_method_for(kind: str, booking) -> str | None:
+    """The invite an e-mail of ``kind`` carries: a CANCEL or an update only for an invite the client has."""
+    method = INVITE_METHOD.get(kind)
+    if method and kind != BOOKING_CONFIRMED and not had_invite(booking):
+        return None
+    return method
 
 
 
@@ -137,6 +152,8 @@ def still_needed(kind: str, booking, now) -> None:
         raise NotNeeded("the booking did not lapse")
     if kind == BOOKING_CANCELLED and state != State.CANCELLED:
         raise NotNeeded("the booking is not cancelled")
+    if kind == BOOKING_UPDATED and (state not in LIVE_STATES or booking.end_at <= now):
+        raise NotNeeded("the booking is no longer upcoming")
 
 
 def _cancelled_by(booking) -> str | None:
@@ -165,10 +182,11 @@ def _subject(kind: str, booking, lang: str, event_at=None) -> str:
         BOOKING_EXPIRED: lambda: _("Your reservation %(ref)s has lapsed", ref=booking.ref),
         BOOKING_CANCELLED: lambda: _("Cancelled: your booking %(ref)s on %(start)s", ref=booking.ref, start=start),
         ACCESS_KEY_LINK: lambda: _("A new access key for your booking %(ref)s", ref=booking.ref),
+        BOOKING_UPDATED: lambda: _("Changed: your video call is now on %(start)s", start=start),
     }[kind]()
 
 
-def _context(kind: str, booking, lang: str, event_at=None) -> dict:
+def _context(kind: str, booking, lang: str, event_at=None, params: dict | None = None) -> dict:
     config = current_app.config
     context = {
         "kind": kind,
@@ -217,18 +235,29 @@ def _context(kind: str, booking, lang: str, event_at=None) -> dict:
             link_minutes=int(config.get("ACCESS_KEY_LINK_MINUTES", 60)),
         )
     if kind == BOOKING_CANCELLED:
-        context.update(cancelled_by=_cancelled_by(booking), was_paid=bool(booking.payments))
+        context.update(cancelled_by=_cancelled_by(booking), was_paid=bool(booking.payments),
+                       had_invite=had_invite(booking),
+                       refund=format_money(booking.refund_cents, booking.currency, lang)
+                       if booking.refund_cents else None)
+    if kind == BOOKING_UPDATED:
+        old_start = (params or {}).get("old_start")
+        old = datetime.fromisoformat(old_start) if old_start else None
+        context.update(
+            old_start=format_instant(old, "full", lang) if old else None,
+            awaiting_payment=booking.state == State.AWAITING_PAYMENT.value,
+            had_invite=had_invite(booking),
+        )
     return context
 
 
-def render(kind: str, booking, lang: str, now=None, event_at=None) -> dict:
+def render(kind: str, booking, lang: str, now=None, event_at=None, params: dict | None = None) -> dict:
     """Subject, text, html and (for invites) the calendar bytes and method, in ``lang``.
 
     ``event_at``: when what an operator notice reports happened (the row's creation).
     """
     template = OPERATOR_NOTICE if kind in OPERATOR_NOTICE_KINDS else kind
     with mail_context(lang):
-        context = _context(kind, booking, lang, event_at)
+        context = _context(kind, booking, lang, event_at, params)
         related, attachments = [], []
         if kind == BOOKING_RECEIVED and context.get("awaiting_payment"):
             qr = payment_qr(booking)
@@ -246,7 +275,7 @@ def render(kind: str, booking, lang: str, now=None, event_at=None) -> dict:
             "subject": clean_text(_subject(kind, booking, lang, event_at), 250),
             "text": render_template(f"emails/{template}.txt", **context),
             "html": render_template(f"emails/{template}.html", **context),
-            "method": INVITE_METHOD.get(kind),
+            "method": invite_method_for(kind, booking) if booking is not None else None,
             "calendar": None,
             "related": related,
             "attachments": attachments,
@@ -314,7 +343,7 @@ def build(email) -> EmailMessage:
     now = clock.now()
     still_needed(email.kind, booking, now)
     recipient = checked_recipient(email.recipient)
-    rendered = render(email.kind, booking, email.lang, now=now, event_at=email.created_at)
+    rendered = render(email.kind, booking, email.lang, now=now, event_at=email.created_at, params=email.params)
     return compose(subject=rendered["subject"], recipient=recipient, text=rendered["text"],
                    html=rendered["html"], lang=email.lang, calendar=rendered["calendar"],
                    method=rendered["method"], message_key=f"email{email.id}", related=rendered["related"],

@@ -1,5 +1,5 @@
 """Outgoing e-mails: a row per message, so a failed send never loses what was to be sent."""
-from sqlalchemy import String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reflexion.db_types import UTCDateTime
@@ -19,3 +19,5 @@ class OutgoingEmail(db.Model):
     created_at = mapped_column(UTCDateTime, nullable=False)
     sent_at = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    #: What the e-mail must say that the booking no longer knows (a move's previous start).
+    params = mapped_column(JSON)

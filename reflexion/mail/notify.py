@@ -63,6 +63,22 @@ def state_changed(booking, entry):
 NOTICES_OFF = frozenset({"off", "none", "no", "0", "-"})
 
 
+def booking_moved(booking, old_start, **_):
+    """Queue the "updated" e-mail (old time struck, new time) and move the reminder.
+
+    A paid booking's e-mail carries the invite updated in place (same UID, higher SEQUENCE);
+    an unpaid one's states the new payment deadline.
+    """
+    queue_email(messages.BOOKING_UPDATED, booking=booking, once=False,
+                params={"old_start": old_start.isoformat()})
+    now = clock.now()
+    when = reminder_time(booking)
+    if needs_reminder(booking, now) and when > now:
+        after_commit(tasks.schedule_reminder, booking.id, when.isoformat())
+    else:
+        after_commit(tasks.cancel_reminder, booking.id)
+
+
 def operator_notice_address() -> str | None:
     """Where the operator's notices go: ``MAIL_OPERATOR_NOTICE``, else the contact e-mail; "off": nowhere."""
     address = (setting("MAIL_OPERATOR_NOTICE") or "").strip()
@@ -124,3 +140,4 @@ def connect_signals():
     signals.booking_created.connect(booking_created)
     signals.state_changed.connect(state_changed)
     signals.message_received.connect(message_received)
+    signals.booking_moved.connect(booking_moved)

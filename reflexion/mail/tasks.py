@@ -48,12 +48,14 @@ def retry_policy(config) -> Retry | None:
 
 
 def queue_email(kind: str, *, booking=None, recipient: str | None = None, lang: str | None = None,
-                once: bool = True) -> OutgoingEmail:
+                once: bool = True, params: dict | None = None) -> OutgoingEmail:
     """Record an e-mail to send and enqueue its job after the commit; return the row.
 
     Each kind goes to a booking at most once (a receiver that runs twice for one change
     sends nothing twice): an existing row of that kind is returned instead — unless
-    ``once`` is False (an e-mail the client asks for again, such as a new access key).
+    ``once`` is False (an e-mail the client asks for again, such as a new access key, or
+    one per change, such as a move). ``params`` keeps what the e-mail must say that the
+    booking will no longer know when it is sent (a move's previous start).
     """
     if kind not in messages.KINDS:
         raise ValueError(f"unknown e-mail kind {kind}")
@@ -70,6 +72,7 @@ def queue_email(kind: str, *, booking=None, recipient: str | None = None, lang: 
         status="queued",
         attempts=0,
         created_at=clock.now(),
+        params=params,
     )
     db.session.add(email)
     db.session.flush()
@@ -185,10 +188,12 @@ def send_reminder(booking_id: int) -> str:
         booking = db.session.get(Booking, booking_id)
         if booking is None or not needs_reminder(booking, clock.now()):
             return "not needed"
-        exists = db.session.scalar(select(OutgoingEmail.id).where(
-            OutgoingEmail.booking_id == booking_id, OutgoingEmail.kind == messages.REMINDER))
-        if exists:
+        start = booking.start_at.isoformat()
+        earlier = db.session.scalars(select(OutgoingEmail.params).where(
+            OutgoingEmail.booking_id == booking_id, OutgoingEmail.kind == messages.REMINDER)).all()
+        # One reminder per booked time: a booking moved after its reminder gets one for the new time.
+        if any(params is None or params.get("start") == start for params in earlier):
             return "already queued"
         with unit_of_work():
-            queue_email(messages.REMINDER, booking=booking)
+            queue_email(messages.REMINDER, booking=booking, once=False, params={"start": start})
         return "queued"

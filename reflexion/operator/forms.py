@@ -1,7 +1,8 @@
 """Operator forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TimeField
+from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField,
+                     StringField, TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from reflexion.booking.models import DEFAULT_PAYMENT_METHOD
@@ -88,3 +89,14 @@ class PasswordConfirmForm(FlaskForm):
 
     password = PasswordField(_l("Your password"),
                              validators=[DataRequired(_l("Please enter your password.")), Length(max=200)])
+
+
+class MoveForm(FlaskForm):
+    """Move a booking: a new date and practice-time start; then a confirmation step."""
+
+    day = DateField(_l("New date"), validators=[InputRequired(_l("Please enter the date.")), plausible_day])
+    start_time = TimeField(_l("New start (practice time)"),
+                           validators=[InputRequired(_l("Please enter the start time."))])
+    #: The start the form was shown with (UTC slot key): a booking moved meanwhile is not moved again.
+    expected_start = HiddenField()
+    confirm = HiddenField()

@@ -7,10 +7,12 @@ from reflexion import clock
 from reflexion.availability.views import bp as availability_bp
 from reflexion.booking import operations
 from reflexion.booking.cancellation import cancel_booking
+from reflexion.booking.changes import MoveRefused, can_move, check_move, move_booking
+from reflexion.booking.refunds import RefundError, mark_refunded, refund_due_bookings
 from reflexion.booking.models import Booking
 from reflexion.booking.payments import PaymentError, confirm_payment
 from reflexion.booking.states import Actor, IllegalTransition
-from reflexion.db import discard_changes, keep_changes
+from reflexion.db import abandon, discard_changes, keep_changes
 from reflexion.calendar import feed
 from reflexion.extensions import db, limiter
 from reflexion.operator import dashboard as board
@@ -29,12 +31,15 @@ from reflexion.operator.auth import (
     start_operator_session,
 )
 from reflexion.operator.bookings import BadStart, book_by_operator, start_from_local
+from reflexion.availability.slots import format_slot_key, parse_slot_key
+from reflexion.i18n import practice_zone
 from reflexion.operator.forms import (
     ActionForm,
     CancelForm,
     LoginCodeForm,
     LoginForm,
     MarkPaidForm,
+    MoveForm,
     OperatorBookingForm,
     PasswordChangeForm,
     PasswordConfirmForm,
@@ -148,6 +153,7 @@ def dashboard():
         days=board.timeline(now),
         next_session=board.next_session(now),
         unpaid=board.awaiting_payment(),
+        refunds_due=refund_due_bookings(),
         messages=board.recent_messages(),
         unread=board.unread_count(),
         feed_url=feed.feed_url(scheme="webcal"),
@@ -235,6 +241,86 @@ def cancel(booking_id):
         flash(_("Booking %(ref)s can no longer be cancelled.", ref=booking.ref), "error")
         return redirect(_back(booking), code=303)
     flash(_("Booking %(ref)s has been cancelled; the slot is free again.", ref=booking.ref), "success")
+    return redirect(_back(booking), code=303)
+
+
+def _move_error(reason: str) -> str:
+    """Why a move was refused, for the operator."""
+    return {
+        "past": _("This start is in the past."),
+        "overlap": _("This session would overlap another booking."),
+        "taken": _("This session would overlap another booking."),
+        "stale": _("The booking was changed in the meantime. Please check the time and try again."),
+        "not_movable": _("This booking can no longer be moved: the session has begun or is over."),
+        "same": _("The booking already starts at this time."),
+        "nonexistent": _("This local time does not exist (the clocks go forward then)."),
+    }.get(reason, _("Please check your input and try again."))
+
+
+@bp.route("/bookings/<int:booking_id>/move", methods=["GET", "POST"])
+def move(booking_id):
+    """Move a booking: pick the new date and time, confirm, done (same booking, invite updated)."""
+    booking = _booking_or_404(booking_id)
+    if request.method == "GET":
+        local = booking.start_at.astimezone(practice_zone())
+        form = MoveForm(formdata=None, day=local.date(), start_time=local.time().replace(second=0, microsecond=0),
+                        expected_start=format_slot_key(booking.start_at))
+        return _move_page(booking, form)
+    form = MoveForm()
+    if not form.validate():
+        return _move_page(booking, form, status=400)
+    expected = parse_slot_key(form.expected_start.data or "")
+    try:
+        new_start = start_from_local(form.day.data, form.start_time.data)
+    except BadStart:
+        form.start_time.errors.append(_move_error("nonexistent"))
+        return _move_page(booking, form, status=400)
+    if form.confirm.data != "yes":
+        # The confirmation step: check now what would be refused, change nothing yet.
+        problem = _move_problem(booking, new_start, expected)
+        if problem:
+            form.start_time.errors.append(_move_error(problem))
+            return _move_page(booking, form, status=409 if problem in ("overlap", "stale") else 400)
+        return _move_page(booking, form, new_start=new_start)
+    try:
+        move_booking(booking, new_start, actor=Actor.OPERATOR, expected_start=expected)
+    except (MoveRefused, operations.SlotTaken, operations.SlotUnavailable) as exc:
+        abandon()  # read the booking as it is now for the refusal page
+        booking = _booking_or_404(booking_id)
+        form.start_time.errors.append(_move_error(exc.reason))
+        form.confirm.data = ""
+        return _move_page(booking, form, status=409 if exc.reason in ("overlap", "taken", "stale") else 400)
+    flash(_("Booking %(ref)s has been moved; the client receives the updated invite.", ref=booking.ref), "success")
+    return redirect(url_for("sessions.panel", booking_id=booking.id), code=303)
+
+
+def _move_problem(booking, new_start, expected) -> str | None:
+    """What the move would be refused with now (nothing is changed by asking)."""
+    try:
+        check_move(booking, new_start, actor=Actor.OPERATOR, expected_start=expected)
+    except (MoveRefused, operations.SlotTaken, operations.SlotUnavailable) as exc:
+        return exc.reason
+    return None
+
+
+def _move_page(booking, form, status=200, new_start=None):
+    return render_template("operator/move.html", booking=booking, form=form, new_start=new_start,
+                           movable=can_move(booking)), status
+
+
+@bp.route("/bookings/<int:booking_id>/refunded", methods=["POST"])
+def refunded(booking_id):
+    """Record that the refund due for a cancelled booking has been paid out."""
+    booking = _booking_or_404(booking_id)
+    if not ActionForm().validate():
+        abort(400)
+    try:
+        mark_refunded(booking, actor=Actor.OPERATOR)
+    except RefundError:
+        discard_changes()
+        flash(_("No refund is due for booking %(ref)s.", ref=booking.ref), "error")
+        return redirect(_back(booking), code=303)
+    flash(_("Refund for booking %(ref)s recorded as paid out.", ref=booking.ref), "success")
     return redirect(_back(booking), code=303)
 
 

@@ -8,6 +8,7 @@ everything that acts on time derives from it:
 - :func:`timer_instants` — the RQ timer jobs a booking needs in its current state;
 - :func:`next_deadline` — kept on ``Booking.next_deadline_at`` (indexed), the sweep's query;
 - :func:`no_answer_deadline`, :func:`hard_end` — also the panel's countdowns;
+- :func:`change_cutoff` — until when the client may reschedule themselves;
 - :func:`reminder_time` and :func:`needs_reminder` — the reminder e-mail.
 
 Changing a window is one edit to its function; a new deadline is one new row.
@@ -151,6 +152,11 @@ def timer_instants(booking) -> dict[str, datetime]:
     state = State(booking.state)
     return {d.purpose: at for d in DEADLINES
             if state in d.pending_in and (at := d.instant(booking)) is not None}
+
+
+def change_cutoff(booking) -> datetime:
+    """Until then the client may reschedule (and cancel at the earlier refund rate) themselves."""
+    return booking.start_at - timedelta(hours=float(setting("CHANGE_CUTOFF_HOURS")))
 
 
 def reminder_time(booking) -> datetime:

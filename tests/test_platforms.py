@@ -429,11 +429,11 @@ def test_the_migration_puts_existing_bookings_and_messages_on_the_default_platfo
             "INSERT INTO booking (ref, access_key_hash, state, start_at, end_at, name, email, call_handle, lang,"
             " created_at, created_by, fee_cents, currency, ical_uid, ical_sequence, verify_failures)"
             " VALUES ('R-OLD001', 'x', 'confirmed', :t, :t, 'Old Client', 'old@example.org', 'old.skype.name',"
-            " 'de', :t, 'client', 9000, 'EUR', 'old@reflexion', 0, 0)"), {"t": MONDAY_MORNING})
+            " 'de', :t, 'client', 9000, 'EUR', 'old@reflexion', 0, 0)"), {"t": "2026-11-23 08:00:00"})  # text: sqlite3 adapts no datetimes on 3.12+
         for handle in ("old.skype.name", None):
             connection.execute(text(
                 "INSERT INTO contact_message (name, email, call_handle, message, lang, received_at)"
-                " VALUES ('Old', 'old@example.org', :handle, 'hello', 'de', :t)"), {"handle": handle, "t": MONDAY_MORNING})
+                " VALUES ('Old', 'old@example.org', :handle, 'hello', 'de', :t)"), {"handle": handle, "t": "2026-11-23 08:00:00"})
     upgrade()
     with db.engine.connect() as connection:
         assert connection.execute(text("SELECT call_platform, call_handle FROM booking")).all() == [

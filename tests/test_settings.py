@@ -304,7 +304,7 @@ def test_the_migration_gives_existing_bookings_the_rules_they_were_made_under(ap
             " created_at, created_by, terms_version, fee_cents, currency, ical_uid, ical_sequence, verify_failures)"
             " VALUES ('R-AAAA22', 'x', 'confirmed', :start, :end, 'A B', 'a@example.org', 'a.b', 'de', :start,"
             " 'client', '2026-11', 9000, 'EUR', 'u1@reflexion', 0, 0)"),
-            {"start": datetime(2026, 12, 1, 9, 0), "end": datetime(2026, 12, 1, 9, 50)})
+            {"start": "2026-12-01 09:00:00", "end": "2026-12-01 09:50:00"})  # text: no datetime adapter on 3.12+
     upgrade()
     with db.engine.connect() as connection:
         row = connection.execute(text("SELECT session_minutes, no_answer_minutes, terms_version FROM booking")).one()

@@ -137,6 +137,8 @@ def _configure_logging(app):
     if not app.debug and not app.testing:
         logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # fpdf2's font subsetting (receipts) logs every glyph table at INFO: not ours to read
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 def _register_language_routing(app):

@@ -75,6 +75,8 @@ def test_the_hint_follows_the_chosen_platform_and_whatsapp_books_with_a_phone_nu
     page.fill("#email", "erika@example.org")
     page.fill("#call_handle", "erika@example.org")  # not a phone number: refused, kept, explained
     page.check("#accept_terms")
+    if page.locator("#early_start").count():  # a session inside the withdrawal period
+        page.check("#early_start")
     page.click("button[type=submit]")
     page.wait_for_selector("#call_handle-error")
     assert page.input_value("#call_handle") == "erika@example.org"
@@ -82,6 +84,8 @@ def test_the_hint_follows_the_chosen_platform_and_whatsapp_books_with_a_phone_nu
     page.screenshot(path=str(SHOTS / f"booking-form-error-{lang}.png"), full_page=True)
     page.fill("#call_handle", national)
     page.check("#accept_terms")
+    if page.locator("#early_start").count():  # a session inside the withdrawal period
+        page.check("#early_start")
     page.click("button[type=submit]")
     page.wait_for_selector("[data-access-key]")
     assert page.locator("[data-booked-platform=whatsapp]").count() == 1

@@ -38,7 +38,7 @@ def test_a_client_reschedules_in_swedish_and_the_page_shows_the_new_time(live_se
     page.fill("#access_key", "abcd-efgh-jkmn")
     page.click("button[type=submit]")
     page.wait_for_selector('[data-booking-state="confirmed"]')
-    assert "onsdag 25 november 2026 kl." in page.locator(".when strong").inner_text()
+    assert "onsdag 25 november 2026 kl." in page.locator(".when strong[data-local-time]").inner_text()
     page.screenshot(path=str(SHOTS / f"reschedule-sv-{width}-1-booking.png"), full_page=True)
     page.click("[data-reschedule-link]")
     page.wait_for_selector("[data-reschedule]")
@@ -49,7 +49,7 @@ def test_a_client_reschedules_in_swedish_and_the_page_shows_the_new_time(live_se
     page.screenshot(path=str(SHOTS / f"reschedule-sv-{width}-3-confirm.png"), full_page=True)
     page.click("[data-confirm-reschedule]")
     page.wait_for_selector("[data-moved]")
-    shown = page.locator(".when strong").inner_text()
+    shown = page.locator(".when strong[data-local-time]").inner_text()
     assert "torsdag 26 november 2026 kl." in shown and "14:00" in shown and "CET" in shown
     page.screenshot(path=str(SHOTS / f"reschedule-sv-{width}-4-moved.png"), full_page=True)
     db.session.expire_all()

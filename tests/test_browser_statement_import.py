@@ -69,8 +69,10 @@ def test_an_imported_statement_confirms_the_payment_and_the_client_sees_the_conf
     client.locator("[data-slot] a, a[data-slot]").first.click()
     client.fill("#name", "Erika Mustermann")
     client.fill("#email", "erika@example.org")
-    client.fill("#call_handle", "erika.mustermann")
+    client.fill("#call_handle", "erika.mustermann@example.org")
     client.check("#accept_terms")
+    if client.locator("#early_start").count():  # a session inside the withdrawal period
+        client.check("#early_start")
     client.click("button[type=submit]")
     client.wait_for_selector("[data-access-key]")
     ref = client.locator("[data-booking-ref]").inner_text().strip()

@@ -356,3 +356,31 @@ def test_the_page_speaks_swedish_to_a_swedish_browser(operator_client, db):
     response = operator_client.post("/operator/settings/", data={"BANK_IBAN": "SE00 1234"}, headers=headers)
     assert response.status_code == 422 and "Detta IBAN är inte giltigt" in _text(response)
     assert db.session.scalar(select(func.count()).select_from(StoredSetting)) == 0
+
+
+def test_the_operators_own_legal_texts_replace_the_built_in_ones_per_language(operator_client, client, db):
+    """Saved in the panel (the database store), shown on that language's page only, escaped;
+    a new terms text starts a new terms version."""
+    before = setting("TERMS_VERSION")
+    response = operator_client.post("/operator/settings/", data={
+        **_current_form(operator_client),
+        "IMPRINT_TEXT_SV": "# Om praktiken\n\nAnna Andersson <b>AB</b>\n\n- Storgatan 1\n- 111 22 Stockholm",
+        "TERMS_TEXT_DE": "# Unsere AGB\n\nEigener Text."})
+    assert response.status_code == 303
+    swedish = client.get("/sv/imprint").get_data(as_text=True)
+    assert "Anna Andersson &lt;b&gt;AB&lt;/b&gt;" in swedish and "<li>Storgatan 1</li>" in swedish
+    assert "Anna Andersson" not in client.get("/de/imprint").get_data(as_text=True)
+    assert "Eigener Text." in client.get("/de/terms").get_data(as_text=True)
+    assert setting("TERMS_VERSION") != before
+    assert db.session.scalar(select(func.count()).select_from(SettingChange)
+                             .where(SettingChange.key.in_(["IMPRINT_TEXT_SV", "TERMS_TEXT_DE"]))) == 2
+
+
+def _current_form(operator_client) -> dict:
+    from html import unescape
+
+    html = operator_client.get("/operator/settings/").get_data(as_text=True)
+    form = dict(re.findall(r'<input id="setting-\w+" name="(\w+)"[^>]*value="([^"]*)"', html))
+    form.update(re.findall(r'<textarea id="setting-\w+" name="(\w+)"[^>]*>([^<]*)</textarea>', html))
+    form.update(re.findall(r'<select id="setting-\w+" name="(\w+)"[^>]*>.*?<option value="(\w+)" selected', html, re.S))
+    return {key: unescape(value) for key, value in form.items()}

@@ -376,9 +376,13 @@ def _keys() -> list[Key]:
         *(Key(f"{page}_TEXT_{lang.upper()}", "legaltext", "legal", label, _l(
             "Empty: the built-in text. Plain text: an empty line starts a paragraph, # a heading, - a list item."),
             parse=legal_text_parser(), optional=True, extra={"lang": lang})
-          for page, label in (("IMPRINT", _l("Your own legal notice")), ("PRIVACY", _l("Your own privacy notice")),
-                              ("TERMS", _l("Your own terms")))
-          for lang in ("de", "sv")),
+          for page, lang, label in (
+              ("IMPRINT", "de", _l("Your own legal notice, German")),
+              ("IMPRINT", "sv", _l("Your own legal notice, Swedish")),
+              ("PRIVACY", "de", _l("Your own privacy notice, German")),
+              ("PRIVACY", "sv", _l("Your own privacy notice, Swedish")),
+              ("TERMS", "de", _l("Your own terms, German")),
+              ("TERMS", "sv", _l("Your own terms, Swedish")))),
         # Fee and bank account
         Key("FEE_AMOUNT", "money", "money", _l("Fee per session"),
             _l("Applies to bookings made from now on; bookings already made keep their fee."), parse=parse_money),

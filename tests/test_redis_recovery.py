@@ -87,3 +87,29 @@ def test_deadlines_are_enforced_again_within_5_s_of_redis_returning(app, db, mak
         assert db.session.query(Transition).filter_by(booking_id=later.id, to_state="no_show").one().at == deadline
     finally:
         worker.stop()
+
+
+def test_a_lost_redis_outside_the_dequeue_does_not_end_the_worker(app, redis_server, caplog):
+    """RQ's loop quits on any error raised after a job or at its suspension and maintenance
+    checks; with Redis gone there, our worker logs and goes on (the dequeue then waits)."""
+    import socket
+
+    from redis import Redis
+
+    from reflexion.jobs.queue import use_job_app
+    from reflexion.jobs.worker import ReflexionWorker
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_port = sock.getsockname()[1]
+    use_job_app(app)
+    try:
+        worker = ReflexionWorker(["timers"], connection=Redis.from_url(redis_server.url))
+        worker.connection = Redis(port=dead_port, socket_connect_timeout=0.2)  # then Redis is gone
+        worker._main_pid = __import__("os").getpid()
+        worker.heartbeat()                      # after a job: no exception, the worker lives on
+        assert worker.check_for_suspension(False) is None
+        worker.run_maintenance_tasks()
+        assert "Redis is away" in caplog.text
+    finally:
+        use_job_app(None)

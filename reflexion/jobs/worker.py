@@ -164,10 +164,32 @@ class ReflexionWorker(Worker):
             except Exception:  # noqa: BLE001 - Redis away: the entry ages out
                 pass
 
+    # RQ's loop quits on any error raised outside its dequeue: Redis lost right after a job (the
+    # heartbeat that follows it), or at the loop's suspension and maintenance checks, would end
+    # the worker for good. Redis being away is no reason to stop: the dequeue that comes next
+    # waits for the connection and retries (max_connection_wait_time), and the first tick
+    # after it catches up.
+
     def heartbeat(self, timeout=None, pipeline=None):
-        super().heartbeat(timeout, pipeline)
-        if pipeline is None:
+        if pipeline is not None:
+            return super().heartbeat(timeout, pipeline)
+        try:
+            super().heartbeat(timeout, pipeline)
             self._tick()
+        except RedisConnectionError as exc:
+            log.warning("worker: Redis is away (%s); waiting for it", exc.__class__.__name__)
+
+    def check_for_suspension(self, burst):
+        try:
+            return super().check_for_suspension(burst)
+        except RedisConnectionError:
+            return None  # not suspended as far as anyone can tell; the dequeue waits for Redis
+
+    def run_maintenance_tasks(self):
+        try:
+            return super().run_maintenance_tasks()
+        except RedisConnectionError as exc:
+            log.warning("worker: maintenance skipped, Redis is away (%s)", exc.__class__.__name__)
 
     def maintain_heartbeats(self, job):
         super().maintain_heartbeats(job)

@@ -113,3 +113,32 @@ def test_a_lost_redis_outside_the_dequeue_does_not_end_the_worker(app, redis_ser
         assert "Redis is away" in caplog.text
     finally:
         use_job_app(None)
+
+
+def test_when_rqs_loop_ends_on_a_lost_redis_the_worker_runs_it_again(app, redis_server, monkeypatch, caplog):
+    """The loop can end on a lost Redis inside a job's bookkeeping, out of our reach: the worker
+    waits for Redis and runs the loop again under a new name, instead of exiting."""
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from rq import Worker
+
+    from reflexion.jobs.queue import use_job_app
+    from reflexion.jobs.worker import ReflexionWorker
+
+    runs = []
+
+    def loop(self, *args, **kwargs):
+        runs.append(self.name)
+        if len(runs) == 1:
+            raise RedisConnectionError("Redis went away during a job")
+        return True
+
+    monkeypatch.setattr(Worker, "work", loop)
+    use_job_app(app)
+    try:
+        worker = ReflexionWorker(["timers"], connection=Redis.from_url(redis_server.url))
+        assert worker.work() is True
+    finally:
+        use_job_app(None)
+    assert len(runs) == 2 and runs[0] != runs[1]
+    assert "loop and scheduler restarted" in caplog.text

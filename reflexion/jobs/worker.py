@@ -9,6 +9,7 @@ import math
 import os
 import socket
 import time
+import uuid
 
 import click
 from flask import current_app
@@ -154,15 +155,35 @@ class ReflexionWorker(Worker):
 
     def work(self, *args, **kwargs):
         self._main_pid = os.getpid()
-        on_worker_start(job_app())
-        self.connection.set(CAUGHT_UP_KEY, self.name)
-        try:
-            return super().work(*args, **kwargs)
-        finally:
+        while True:
+            on_worker_start(job_app())
+            self.connection.set(CAUGHT_UP_KEY, self.name)
             try:
-                heartbeat.forget(self.connection, self.name)
-            except Exception:  # noqa: BLE001 - Redis away: the entry ages out
-                pass
+                return super().work(*args, **kwargs)
+            except RedisConnectionError:
+                # RQ's loop ended on a lost Redis somewhere we do not see (inside a job's
+                # bookkeeping) and its teardown could not reach Redis either. Unless asked to
+                # stop, wait for Redis and run the loop again, under a new name (the old one
+                # may still be registered until it expires).
+                if self._stop_requested:
+                    raise
+                log.warning("worker: the loop ended with Redis away; waiting for Redis")
+                self._wait_for_redis()
+                self.name = uuid.uuid4().hex
+                log.warning("worker: Redis is back; loop and scheduler restarted")
+            finally:
+                try:
+                    heartbeat.forget(self.connection, self.name)
+                except Exception:  # noqa: BLE001 - Redis away: the entry ages out
+                    pass
+
+    def _wait_for_redis(self):
+        while not self._stop_requested:
+            try:
+                self.connection.ping()
+                return
+            except (RedisConnectionError, RedisTimeoutError):
+                time.sleep(self.max_connection_wait_time)
 
     # RQ's loop quits on any error raised outside its dequeue: Redis lost right after a job (the
     # heartbeat that follows it), or at the loop's suspension and maintenance checks, would end

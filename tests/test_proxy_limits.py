@@ -63,14 +63,14 @@ class Browser:
         return self.request("POST", path, {**data, "csrf_token": token.group(1)}, headers)[0]
 
 
-@pytest.fixture
-def site(app, db, redis_server, tmp_path):
+def _behind_the_proxy(app, redis_url, tmp_path, workers):
     """gunicorn (one hop trusted) with rate limits on, behind the proxy; yields the proxy port."""
     port = _free_port()
-    env = app_env(app, redis_server.url, REFLEXION_PROXY_HOPS=1, REFLEXION_RATELIMIT=1,
+    env = app_env(app, redis_url, REFLEXION_PROXY_HOPS=1, REFLEXION_RATELIMIT=1,
                   REFLEXION_PUBLIC_URL="https://reflexion.example", REFLEXION_TRUSTED_HOSTS="127.0.0.1")
     web = Child([sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "2", "--threads", "2", "wsgi:app"], env, tmp_path / "gunicorn.log")
+                 "--workers", str(workers), "--threads", "2" if workers == 2 else "1", "wsgi:app"],
+                env, tmp_path / "gunicorn.log")
     proxy = start_proxy(port)
 
     def up():
@@ -86,6 +86,11 @@ def site(app, db, redis_server, tmp_path):
         proxy.shutdown()
         proxy.server_close()
         web.stop()
+
+
+@pytest.fixture
+def site(app, db, redis_server, tmp_path):
+    yield from _behind_the_proxy(app, redis_server.url, tmp_path, workers=2)
 
 
 def test_one_attackers_failures_lock_out_neither_the_operator_nor_other_clients(site, db, make_booking):
@@ -113,26 +118,7 @@ def test_one_attackers_failures_lock_out_neither_the_operator_nor_other_clients(
 @pytest.fixture
 def site_without_redis(app, db, tmp_path):
     """Like ``site``, but Redis is unreachable: rate limits fall back to each process's memory."""
-    port = _free_port()
-    env = app_env(app, f"redis://127.0.0.1:{_free_port()}/0", REFLEXION_PROXY_HOPS=1, REFLEXION_RATELIMIT=1,
-                  REFLEXION_PUBLIC_URL="https://reflexion.example", REFLEXION_TRUSTED_HOSTS="127.0.0.1")
-    web = Child([sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "3", "--threads", "1", "wsgi:app"], env, tmp_path / "gunicorn.log")
-    proxy = start_proxy(port)
-
-    def up():
-        try:
-            return Browser(proxy.server_port, "127.0.0.1").request("GET", "/healthz")[0] in (200, 503)
-        except OSError:
-            return False
-
-    try:
-        wait_until(up, 30, 0.1, "gunicorn did not come up")
-        yield proxy.server_port
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
-        web.stop()
+    yield from _behind_the_proxy(app, f"redis://127.0.0.1:{_free_port()}/0", tmp_path, workers=3)
 
 
 def test_the_access_key_limit_holds_across_processes_while_redis_is_down(site_without_redis, db, make_booking):

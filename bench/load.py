@@ -130,7 +130,7 @@ def main():
     for i in range(args.panels):
         created = json.loads(flask("bookings", "create", "--start", (soon + timedelta(hours=2 * i)).isoformat(),
                                    "--name", f"Panel {i}", "--email", f"panel{i}@example.org",
-                                   "--handle", f"panel.{i}", "--paid", "--json"))
+                                   "--handle", f"panel.{i}@example.org", "--paid", "--json"))
         panel_paths.append(PANEL_PATH.format(id=created["id"]))
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=full,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

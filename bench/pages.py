@@ -56,7 +56,8 @@ def seed(total: int):
     rows = [dict(ref=_ref(i), access_key_hash=key_hash, state=state, start_at=start,
                  end_at=start + timedelta(minutes=45), name="Bench", email="bench@example.org",
                  call_handle="bench", lang="de", created_at=NOW, created_by="client",
-                 fee_cents=9000, currency="EUR", ical_uid=f"bench-{i}@reflexion", ical_sequence=0,
+                 fee_cents=9000, currency="EUR", session_minutes=45, no_answer_minutes=15,
+                 ical_uid=f"bench-{i}@reflexion", ical_sequence=0,
                  verify_failures=0) for i, (start, state) in enumerate(starts)]
     db.session.execute(Booking.__table__.insert(), rows)
     db.session.commit()

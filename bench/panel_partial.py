@@ -158,7 +158,7 @@ def main():
     booking = json.loads(flask_cli(env, "bookings", "create", "--start",
                                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)),
                                    "--name", "Bench Client", "--email", "bench@example.org",
-                                   "--handle", "bench.client", "--paid", "--json"))
+                                   "--handle", "bench.client@example.org", "--paid", "--json"))
     server = start_gunicorn(env, port, instance / "gunicorn.log", "panel_partial_wsgi:app", args.workers, args.threads)
     base = f"http://127.0.0.1:{port}"
     try:

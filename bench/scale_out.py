@@ -306,7 +306,7 @@ def run_scenario(args, folder, network, proxy_port, proxy_name, here, flask, sta
     for i in range(SESSIONS):
         start = first + timedelta(seconds=SPACING * i)
         made = json.loads(flask("bookings", "create", "--start", start.isoformat(), "--name", f"Scale {i}",
-                                "--email", f"scale{i}@example.org", "--handle", f"scale.{i}", "--paid", "--json"))
+                                "--email", f"scale{i}@example.org", "--handle", f"scale{i}@example.org", "--paid", "--json"))
         refs.append(made["ref"])
         starts[made["ref"]] = start
         panel_paths.append(PANEL_PATH.format(id=made["id"]))

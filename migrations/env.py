@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from reflexion.availability.slot_cache import UNWATCHED
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -92,6 +94,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # Migrations write rows before (or without) the availability version's table: not counted.
+        connection.execution_options(**{UNWATCHED: True})
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # SQLite alters a table by copying it and dropping the old one ("batch" mode); with

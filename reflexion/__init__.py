@@ -4,12 +4,13 @@ import os
 from pathlib import Path
 
 from flask import Flask, g, redirect, url_for
+from jinja2 import FileSystemBytecodeCache
 
 from reflexion import config as config_module
 from reflexion import db as unit_of_work
 from reflexion.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from reflexion.files import private_folder, touch_private
-from reflexion.i18n import LANGUAGES, best_language, select_locale, select_timezone
+from reflexion.i18n import LANGUAGES, best_language, install_template_gettext, select_locale, select_timezone
 from reflexion.redis_conn import redis_timeouts
 from reflexion.settings import setting
 from reflexion.templating import register_lifecycle_filters, switch_language_url
@@ -28,6 +29,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     private_folder(app.config["INSTANCE_DIR"])
     app.instance_path = app.config["INSTANCE_DIR"]
+    # Compiled templates kept on disk (keyed by each template's source): a new worker process (gunicorn
+    # restarts them every max_requests) renders its first pages without compiling them again.
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": FileSystemBytecodeCache(
+        str(private_folder(app.config["TEMPLATE_CACHE_DIR"])))}
     if not app.config.get("REDIS_URL"):
         app.config["REDIS_URL"] = _default_redis_url(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -41,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    install_template_gettext(app)
     htmx.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app))
 
@@ -59,12 +65,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     # inside: this package is every module's parent; a top-level import would load the app for any import
     from reflexion import models  # noqa: F401  (register the whole schema)
+    from reflexion.availability.slot_cache import watch_writes
     from reflexion.db_events import register_db_events
     from reflexion.errors import register_error_handlers
     from reflexion.security import register_security_headers
     from reflexion.cli import register_cli
 
     register_db_events(app)
+    watch_writes()
     _register_language_routing(app)
     _register_blueprints(app)
     _register_template_helpers(app)

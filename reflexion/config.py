@@ -164,6 +164,7 @@ def load_settings(overrides=None):
     }
     if overrides:
         settings.update(overrides)
+    settings.setdefault("TEMPLATE_CACHE_DIR", str(Path(settings["INSTANCE_DIR"]) / "compiled-templates"))
     public_url_given = _env("REFLEXION_PUBLIC_URL") is not None or "PUBLIC_URL" in (overrides or {})
     if settings["TRUSTED_HOSTS"] is None and public_url_given:
         settings["TRUSTED_HOSTS"] = trusted_hosts_for(settings["PUBLIC_URL"])

@@ -1,6 +1,5 @@
 """Languages, locale selection and locale-aware formatting of instants and money."""
 from datetime import datetime
-from functools import lru_cache
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -8,6 +7,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 from flask import current_app, g, request
+from flask_babel import get_translations
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -32,6 +32,37 @@ def _best_language(header: str) -> str:
 def select_locale() -> str:
     """Flask-Babel locale selector: the URL's language, else German."""
     return getattr(g, "lang", None) or DEFAULT_LANGUAGE
+
+
+def template_translations():
+    """This request's translations, looked up once per locale instead of once per string.
+
+    Flask-Babel's own lookup walks ``g``, the domain and ``str(locale)`` for every ``_()``; a
+    page asks about forty times. The translations are kept beside Flask-Babel's locale in its
+    per-request namespace and reused while that locale object is current, so ``force_locale``
+    and ``refresh()`` (which replace or drop it) are followed as before.
+    """
+    state = g.get("_flask_babel") if g else None
+    locale = getattr(state, "babel_locale", None)
+    kept = getattr(state, "reflexion_translations", None)
+    if kept is not None and kept[0] is locale:
+        return kept[1]
+    translations = get_translations()  # sets the locale in the namespace on first use
+    state = g.get("_flask_babel") if g else None
+    if state is not None:
+        state.reflexion_translations = (getattr(state, "babel_locale", None), translations)
+    return translations
+
+
+def install_template_gettext(app):
+    """Let templates translate through :func:`template_translations` (after ``babel.init_app``)."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: template_translations().ugettext(s),
+        ngettext=lambda s, p, n: template_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: template_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: template_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
 
 def select_timezone() -> str:

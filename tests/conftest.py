@@ -48,14 +48,22 @@ def redis_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def compiled_templates(tmp_path_factory):
+    """One folder of compiled templates for the whole run: each test's new app loads them instead
+    of compiling every template again (as a restarted worker process does)."""
+    return str(tmp_path_factory.mktemp("compiled-templates"))
+
+
 @pytest.fixture
-def app_config(tmp_path, redis_server):
+def app_config(tmp_path, redis_server, compiled_templates):
     """Settings for one test; tests may change the dict before ``app`` is built."""
     database_url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "INSTANCE_DIR": str(tmp_path / "instance"),
+        "TEMPLATE_CACHE_DIR": compiled_templates,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_server.url,
         "WTF_CSRF_ENABLED": False,

@@ -1,7 +1,7 @@
 """When the practice takes bookings: weekly rules and dated exceptions, in practice local time."""
 from datetime import date, time
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import BigInteger, CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reflexion.extensions import db
@@ -34,3 +34,13 @@ class AvailabilityException(db.Model):
     start: Mapped[time | None] = mapped_column()
     end: Mapped[time | None] = mapped_column()
     note: Mapped[str | None] = mapped_column(String(200))
+
+
+class AvailabilityVersion(db.Model):
+    """One row whose counter rises with every committed change to what decides the free times
+    (bookings, weekly rules, exceptions): see :mod:`reflexion.availability.slot_cache`."""
+
+    __tablename__ = "availability_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from reflexion.availability import slot_cache
 from reflexion.availability.models import AvailabilityException, WeeklyRule
 from reflexion.booking import rules
 from reflexion.booking.models import Booking
@@ -152,14 +153,25 @@ def _overlaps(slot: Slot, busy: list[tuple[datetime, datetime]], starts: list[da
 
 
 def free_slots(first_day: date, last_day: date, now: datetime, zone: ZoneInfo) -> list[Slot]:
-    """Slots clients may book now: inside notice and horizon, overlapping no live booking."""
+    """Slots clients may book now: inside notice and horizon, overlapping no live booking.
+
+    Remembered per process until a booking or the opening hours change, or the clock moves a
+    slot across the notice or the horizon (:mod:`reflexion.availability.slot_cache`).
+    """
     earliest, latest = rules.earliest_bookable(now), rules.latest_bookable(now)
-    candidates = [s for s in candidate_slots(first_day, last_day, zone) if earliest <= s.start <= latest]
+    key = (first_day, last_day, zone.key, earliest - now, latest - now, session_length(), rules.buffer())
+    return list(slot_cache.remembered(key, now, lambda: _free_slots(first_day, last_day, zone, now, earliest, latest)))
+
+
+def _free_slots(first_day, last_day, zone, now, earliest, latest) -> tuple[tuple[Slot, ...], datetime]:
+    offered = candidate_slots(first_day, last_day, zone)
+    until = slot_cache.valid_until(offered, earliest, latest, now)
+    candidates = [s for s in offered if earliest <= s.start <= latest]
     if not candidates:
-        return []
+        return (), until
     busy = busy_intervals(candidates[0].start, candidates[-1].end)
     starts = [b[0] for b in busy]
-    return [s for s in candidates if not _overlaps(s, busy, starts)]
+    return tuple(s for s in candidates if not _overlaps(s, busy, starts)), until
 
 
 def is_offered(start: datetime, now: datetime, zone: ZoneInfo) -> bool:

@@ -34,7 +34,16 @@ class Note(StrEnum):
     CANCELLED_BY_OPERATOR = "cancelled_by_operator"
     PAID = "paid"  # params: {"method": "bank_transfer"}
     MOVED = "moved"  # params: {"old": "2026-12-09T09:00:00Z", "new": "…"} (UTC starts)
-    REFUNDED = "refunded"  # the due refund was paid out
+    REFUNDED = "refunded"  # the due refund was paid out; params {"refund": "re_…"} when Stripe refunded it
+    # Online payment (reflexion/payments/stripe_checkout.py); params carry amounts, never personal data
+    #: Paid online, but not the booking's amount or currency: not confirmed, for the operator.
+    #: params: {"amount": "80.00", "currency": "EUR", "expected": "90.00", "expected_currency": "EUR"}
+    ONLINE_PAYMENT_MISMATCH = "online_payment_mismatch"
+    #: Paid online for a booking no longer awaiting payment (expired, cancelled, already paid).
+    #: params: {"amount": "90.00", "currency": "EUR", "state": "expired"}
+    ONLINE_PAYMENT_NOT_APPLIED = "online_payment_not_applied"
+    #: Stripe refused the refund on every try: the operator pays it back by hand. params: {"error": "…"}
+    ONLINE_REFUND_FAILED = "online_refund_failed"
 
 
 def _texts(code: str, params: dict) -> str | None:
@@ -47,6 +56,19 @@ def _texts(code: str, params: dict) -> str | None:
         if old and new:
             return _("moved from %(old)s to %(new)s", old=format_instant(old, "short"), new=format_instant(new, "short"))
         return _("moved")
+    if code == Note.REFUNDED and params.get("refund"):
+        return _("refund paid back online (Stripe refund %(refund)s)", refund=params["refund"])
+    if code == Note.ONLINE_PAYMENT_MISMATCH:
+        return _("online payment of %(amount)s %(currency)s does not match the fee of %(expected)s %(expected_currency)s; "
+                 "not confirmed, please check it in Stripe", amount=params.get("amount", "?"),
+                 currency=params.get("currency", "?"), expected=params.get("expected", "?"),
+                 expected_currency=params.get("expected_currency", "?"))
+    if code == Note.ONLINE_PAYMENT_NOT_APPLIED:
+        return _("online payment of %(amount)s %(currency)s arrived while the booking was %(state)s; refund due",
+                 amount=params.get("amount", "?"), currency=params.get("currency", "?"),
+                 state=_state_name(params.get("state", "")))
+    if code == Note.ONLINE_REFUND_FAILED:
+        return _("the online refund failed (%(error)s); please pay it back by hand", error=params.get("error", "?"))
     texts = {
         Note.PAYMENT_DEADLINE_PASSED: _("payment deadline passed"),
         Note.START_REACHED: _("booked start reached"),
@@ -63,6 +85,11 @@ def _texts(code: str, params: dict) -> str | None:
         Note.REFUNDED: _("refund paid out"),
     }
     return texts.get(code)
+
+
+def _state_name(state: str) -> str:
+    names = {"expired": _("expired"), "cancelled": _("cancelled"), "confirmed": _("already paid")}
+    return names.get(state, _("already paid") if state else "?")
 
 
 def _instant(text):

@@ -1,7 +1,7 @@
 """online payment with Stripe Checkout: the sessions started and the webhook events handled
 
 Revision ID: 20261203_0020
-Revises: 20261202_0019
+Revises: 20261202_0017
 Create Date: 2026-12-03 09:00:00
 
 """
@@ -13,7 +13,7 @@ import reflexion.db_types
 
 # revision identifiers, used by Alembic.
 revision = '20261203_0020'
-down_revision = '20261202_0019'
+down_revision = '20261202_0017'
 branch_labels = None
 depends_on = None
 

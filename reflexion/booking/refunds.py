@@ -84,6 +84,7 @@ def mark_refunded(booking, *, actor: Actor = Actor.OPERATOR, expected: str = DUE
     booking.refunded_at = now
     entry = Transition(booking=booking, from_state=booking.state, to_state=booking.state,
                        actor=Actor(actor).value, at=now, note_code=Note.REFUNDED, note_params=params or None)
+    db.session.add(entry)  # first: loading a job's fresh booking's collection below autoflushes
     booking.transitions.append(entry)
     signals.refund_completed.send(booking)
     return entry

@@ -154,7 +154,7 @@ def start_checkout(booking, lang: str, *, success_url: str, cancel_url: str) -> 
     now = clock.now()
     params = checkout_params(booking, lang, success_url=success_url, cancel_url=cancel_url, now=now)
     try:
-        session = client(max_network_retries=1).v1.checkout.sessions.create(params=params)
+        session = client(max_network_retries=1).v1.checkout.sessions.create(params=params).to_dict()
     except stripe.StripeError as exc:
         # The error's type and Stripe's request id only: its message may quote what was sent.
         log.warning("stripe: checkout session for booking %s not created (%s, request %s)",
@@ -190,10 +190,10 @@ def verify_event(payload: bytes, signature: str | None) -> dict:
     age = abs(clock.now().timestamp() - signed_at)
     if age > SIGNATURE_TOLERANCE.total_seconds():
         raise InvalidWebhook("timestamp outside the tolerance")
-    return event
+    return event.to_dict()  # plain dicts from here on
 
 
-def handle_event(event) -> str:
+def handle_event(event: dict) -> str:
     """Apply a verified webhook event once; return what it did (stored with the event id).
 
     Outcomes: ``duplicate`` (seen before), ``ignored`` (a type not handled), ``unknown_booking``,
@@ -307,8 +307,8 @@ def _already_recorded(booking, intent: str) -> bool:
 
 def _note(booking, code, now, **params):
     """An audit line for the operator without a state change (as a refund's)."""
-    booking.transitions.append(Transition(booking=booking, from_state=booking.state, to_state=booking.state,
-                                          actor=Actor.PROVIDER.value, at=now, note_code=code, note_params=params))
+    db.session.add(Transition(booking=booking, from_state=booking.state, to_state=booking.state,
+                              actor=Actor.PROVIDER.value, at=now, note_code=code, note_params=params))
 
 
 def _id(value) -> str | None:

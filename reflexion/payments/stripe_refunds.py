@@ -73,7 +73,7 @@ def refund_online(booking_id: int, payment_intent: str, amount_cents: int, idemp
             refund = client().v1.refunds.create(
                 params={"payment_intent": payment_intent, "amount": amount_cents,
                         "metadata": {"booking_ref": booking.ref}},
-                options={"idempotency_key": idempotency_key})
+                options={"idempotency_key": idempotency_key}).to_dict()
         except stripe.StripeError as exc:
             job = get_current_job()
             last_try = job is None or not job.retries_left
@@ -93,9 +93,9 @@ def refund_online(booking_id: int, payment_intent: str, amount_cents: int, idemp
 def _hand_back(booking, error: str):
     """The refund is the operator's again (listed as due), with the reason in the audit log."""
     booking.refund_state = DUE
-    booking.transitions.append(Transition(booking=booking, from_state=booking.state, to_state=booking.state,
-                                          actor=Actor.PROVIDER.value, at=clock.now(),
-                                          note_code=Note.ONLINE_REFUND_FAILED, note_params={"error": error[:80]}))
+    db.session.add(Transition(booking=booking, from_state=booking.state, to_state=booking.state,
+                              actor=Actor.PROVIDER.value, at=clock.now(),
+                              note_code=Note.ONLINE_REFUND_FAILED, note_params={"error": error[:80]}))
 
 
 def connect_signals():

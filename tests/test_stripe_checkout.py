@@ -266,7 +266,7 @@ def test_a_wrong_amount_or_currency_is_not_confirmed_but_noted_for_the_operator(
     note = kept.transitions[-1]
     assert (note.note_code, note.actor, note.from_state, note.to_state) == (
         Note.ONLINE_PAYMENT_MISMATCH, "provider", "awaiting_payment", "awaiting_payment")
-    assert note.note_params["amount"] == f"{amount / 100:.2f}" and note.note_params["expected"] == "90.00"
+    assert (note.note_params["amount_cents"], note.note_params["expected_cents"]) == (amount, 9000)
     checkout = db.session.scalar(select(StripeCheckout))
     assert checkout.status == "mismatch" and checkout.needs_attention
     # the other event of the same payment changes nothing
@@ -412,3 +412,37 @@ def test_without_the_keys_there_is_no_button_and_no_webhook(app_config, make_app
 
 def test_the_privacy_notice_names_stripe_when_it_is_on(app, client):
     assert "data-payment-provider>Stripe" in client.get("/de/privacy").get_data(as_text=True)
+
+
+# --- what the operator sees -----------------------------------------------------------------
+
+def _operator(client, db):
+    from reflexion.operator.auth import create_operator
+
+    create_operator("op@example.com", "correct horse battery")
+    db.session.commit()
+    client.application.config["OPERATOR_SESSION_MAX_HOURS"] = 24 * 365
+    assert client.post("/operator/login", data={"email": "op@example.com",
+                                                "password": "correct horse battery"}).status_code == 303
+
+
+def test_the_operator_sees_a_mismatch_and_a_refund_in_flight_and_marks_the_mismatch_dealt_with(
+        app, client, db, booking, make_booking):
+    _post(client, _event(booking, amount=4500))
+    other = make_booking(START + timedelta(hours=2))
+    other.state = "expired"
+    db.session.commit()
+    _post(client, _event(other, event_id="evt_2", intent="pi_test_2", session_id="cs_test_0002"))
+    _operator(client, db)
+    page = client.get("/operator/").get_data(as_text=True)
+    online = page.split('id="online-payments"', 1)[1].split("</section>", 1)[0]
+    assert f'data-booking="{booking.ref}"' in online and 'data-online-payment="mismatch"' in online
+    assert "pi_test_1" in online and other.ref not in online  # the late one is refunded by itself
+    refunds = page.split('id="refunds"', 1)[1].split("</section>", 1)[0]
+    assert f'data-booking="{other.ref}" data-refund="pending"' in refunds
+    assert 'action="/operator/bookings/%d/refunded"' % other.id not in refunds  # Stripe's to do, not the operator's
+    panel = client.get(f"/operator/sessions/{booking.id}").get_data(as_text=True)
+    assert "45,00\xa0€" in panel and "90,00\xa0€" in panel  # the audit note, in the panel's language (German)
+    checkout = db.session.scalar(select(StripeCheckout).where(StripeCheckout.booking_id == booking.id))
+    assert client.post(f"/operator/payments/online/{checkout.id}/done").status_code == 303
+    assert 'id="online-payments"' not in client.get("/operator/").get_data(as_text=True)

@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from reflexion.booking.methods import method_label
-from reflexion.i18n import format_instant
+from reflexion.i18n import format_instant, format_money
 
 
 class Note(StrEnum):
@@ -37,10 +37,10 @@ class Note(StrEnum):
     REFUNDED = "refunded"  # the due refund was paid out; params {"refund": "re_…"} when Stripe refunded it
     # Online payment (reflexion/payments/stripe_checkout.py); params carry amounts, never personal data
     #: Paid online, but not the booking's amount or currency: not confirmed, for the operator.
-    #: params: {"amount": "80.00", "currency": "EUR", "expected": "90.00", "expected_currency": "EUR"}
+    #: params: {"amount_cents": 8000, "currency": "EUR", "expected_cents": 9000, "expected_currency": "EUR"}
     ONLINE_PAYMENT_MISMATCH = "online_payment_mismatch"
     #: Paid online for a booking no longer awaiting payment (expired, cancelled, already paid).
-    #: params: {"amount": "90.00", "currency": "EUR", "state": "expired"}
+    #: params: {"amount_cents": 9000, "currency": "EUR", "state": "expired"}
     ONLINE_PAYMENT_NOT_APPLIED = "online_payment_not_applied"
     #: Stripe refused the refund on every try: the operator pays it back by hand. params: {"error": "…"}
     ONLINE_REFUND_FAILED = "online_refund_failed"
@@ -59,13 +59,12 @@ def _texts(code: str, params: dict) -> str | None:
     if code == Note.REFUNDED and params.get("refund"):
         return _("refund paid back online (Stripe refund %(refund)s)", refund=params["refund"])
     if code == Note.ONLINE_PAYMENT_MISMATCH:
-        return _("online payment of %(amount)s %(currency)s does not match the fee of %(expected)s %(expected_currency)s; "
-                 "not confirmed, please check it in Stripe", amount=params.get("amount", "?"),
-                 currency=params.get("currency", "?"), expected=params.get("expected", "?"),
-                 expected_currency=params.get("expected_currency", "?"))
+        return _("online payment of %(amount)s does not match the fee of %(expected)s; not confirmed, please check it "
+                 "in Stripe", amount=_money(params.get("amount_cents"), params.get("currency")),
+                 expected=_money(params.get("expected_cents"), params.get("expected_currency")))
     if code == Note.ONLINE_PAYMENT_NOT_APPLIED:
-        return _("online payment of %(amount)s %(currency)s arrived while the booking was %(state)s; refund due",
-                 amount=params.get("amount", "?"), currency=params.get("currency", "?"),
+        return _("online payment of %(amount)s arrived while the booking was %(state)s; refund due",
+                 amount=_money(params.get("amount_cents"), params.get("currency")),
                  state=_state_name(params.get("state", "")))
     if code == Note.ONLINE_REFUND_FAILED:
         return _("the online refund failed (%(error)s); please pay it back by hand", error=params.get("error", "?"))
@@ -85,6 +84,13 @@ def _texts(code: str, params: dict) -> str | None:
         Note.REFUNDED: _("refund paid out"),
     }
     return texts.get(code)
+
+
+def _money(cents, currency) -> str:
+    try:
+        return format_money(int(cents), str(currency or ""))
+    except (TypeError, ValueError):
+        return "?"
 
 
 def _state_name(state: str) -> str:

@@ -244,8 +244,8 @@ def _apply(kind: str, session) -> str:
     checkout.paid_cents, checkout.paid_currency = amount, currency[:3] or None
     if amount != booking.fee_cents or currency != booking.currency:
         checkout.status, checkout.needs_attention = "mismatch", True
-        _note(booking, Note.ONLINE_PAYMENT_MISMATCH, now, amount=_money(amount), currency=currency,
-              expected=_money(booking.fee_cents), expected_currency=booking.currency)
+        _note(booking, Note.ONLINE_PAYMENT_MISMATCH, now, amount_cents=_cents(amount), currency=currency,
+              expected_cents=booking.fee_cents, expected_currency=booking.currency)
         log.warning("stripe: payment for booking %s has another amount or currency; not confirmed", booking.id)
         return "mismatch"
     if can_transition(booking, State.CONFIRMED, Actor.PROVIDER):
@@ -263,7 +263,7 @@ def _apply(kind: str, session) -> str:
 def _not_applied(booking, checkout, amount, currency, now) -> str:
     """Money for a booking that is no longer awaiting payment: refund it (or ask the operator)."""
     checkout.status = "not_applied"
-    _note(booking, Note.ONLINE_PAYMENT_NOT_APPLIED, now, amount=_money(amount), currency=currency,
+    _note(booking, Note.ONLINE_PAYMENT_NOT_APPLIED, now, amount_cents=_cents(amount), currency=currency,
           state=booking.state)
     if booking.state in (State.EXPIRED.value, State.CANCELLED.value) and booking.refund_state is None:
         # Never paid otherwise: the whole amount is due back, as a cancellation's refund is.
@@ -318,11 +318,11 @@ def _id(value) -> str | None:
     return str(value)[:255] if value else None
 
 
-def _money(cents) -> str:
+def _cents(value) -> int | None:
     try:
-        return f"{Decimal(int(cents)) / 100:.2f}"
+        return int(value)
     except (TypeError, ValueError):
-        return "?"
+        return None
 
 
 # --- for the operator -----------------------------------------------------------------------

@@ -124,10 +124,10 @@ def payment_in_progress(booking) -> bool:
 def checkout_params(booking, lang: str, *, success_url: str, cancel_url: str, now) -> dict:
     """What the Checkout Session is created with (pure: no API call)."""
     currency = booking.currency
-    minutes = (booking.end_at - booking.start_at).total_seconds() / 60
+    minutes = "{:g}".format((booking.end_at - booking.start_at).total_seconds() / 60)
     with force_locale(lang):
         name = _("Video conversation, %(minutes)s minutes, on %(when)s (booking %(ref)s)",
-                 minutes=f"{minutes:g}", when=format_instant(booking.start_at, "full", lang), ref=booking.ref)
+                 minutes=minutes, when=format_instant(booking.start_at, "full", lang), ref=booking.ref)
     deadline = booking.payment_deadline or now + SESSION_MAX
     expires = min(max(deadline, now + SESSION_MIN), now + SESSION_MAX)
     return {

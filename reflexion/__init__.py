@@ -141,6 +141,8 @@ def _configure_logging(app):
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # fpdf2's font subsetting (receipts) logs every glyph table at INFO: not ours to read
     logging.getLogger("fontTools").setLevel(logging.WARNING)
+    # the stripe library logs request and response bodies at DEBUG (payers' details): not in our logs
+    logging.getLogger("stripe").setLevel(logging.WARNING)
 
 
 def _register_language_routing(app):

@@ -20,6 +20,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 
+#: The test secrets (the stand-in accepts only this key).
+SECRET_KEY = "sk_test_reflexion"
+SECRET = "whsec_test_reflexion"
+
+
+def stripe_settings(standin) -> dict:
+    """App settings that switch online payment on, with the library pointed at ``standin``."""
+    return {"STRIPE_SECRET_KEY": SECRET_KEY, "STRIPE_WEBHOOK_SECRET": SECRET, "STRIPE_API_BASE": standin.url}
+
+
 @dataclass
 class Recorded:
     method: str
@@ -84,7 +94,7 @@ class StripeStandIn:
         if status is not None:
             kind = "invalid_request_error" if status < 500 else "api_error"
             return self._answer(handler, status, {"error": {"type": kind, "message": "stand-in failure"}})
-        if handler.headers.get("Authorization", "") != "Bearer sk_test_reflexion":
+        if handler.headers.get("Authorization", "") != f"Bearer {SECRET_KEY}":
             return self._answer(handler, 401, {"error": {"type": "invalid_request_error", "message": "bad key"}})
         if handler.command == "POST" and path == "/v1/checkout/sessions":
             session_id = f"cs_test_{number:04d}"

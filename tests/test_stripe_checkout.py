@@ -19,25 +19,16 @@ from reflexion.payments.models import StripeCheckout, StripeEvent
 from reflexion.receipts.documents import credit_note_for, receipt_for
 from frozen import NOW
 from mail_helpers import run_worker, translated
-from stripe_standin import StripeStandIn, nested, signed_headers
+from stripe_standin import SECRET, nested, signed_headers, stripe_settings
 
-SECRET = "whsec_test_reflexion"
 START = NOW + timedelta(days=3, hours=1)  # Thursday 10:00 MEZ, well before any cut-off
 WEBHOOK = "/payments/stripe/webhook"
 
 
 @pytest.fixture
-def stripe_api():
-    standin = StripeStandIn().start()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture
 def app_config(app_config, stripe_api):
-    """Online payment switched on, the library pointed at the stand-in."""
-    return {**app_config, "STRIPE_SECRET_KEY": "sk_test_reflexion", "STRIPE_WEBHOOK_SECRET": SECRET,
-            "STRIPE_API_BASE": stripe_api.url, "MAIL_RETRY_INTERVALS": [0, 0]}
+    """Online payment switched on, the library pointed at the stand-in (``stripe_api``, conftest)."""
+    return {**app_config, **stripe_settings(stripe_api), "MAIL_RETRY_INTERVALS": [0, 0]}
 
 
 @pytest.fixture

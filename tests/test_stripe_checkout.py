@@ -437,3 +437,19 @@ def test_the_operator_sees_a_mismatch_and_a_refund_in_flight_and_marks_the_misma
     checkout = db.session.scalar(select(StripeCheckout).where(StripeCheckout.booking_id == booking.id))
     assert client.post(f"/operator/payments/online/{checkout.id}/done").status_code == 303
     assert 'id="online-payments"' not in client.get("/operator/").get_data(as_text=True)
+
+
+def test_the_secrets_stay_out_of_the_logs_and_the_settings(app, client, db, jobs, booking, stripe_api, runner, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    _open(client, booking)
+    assert client.post(f"/de/booking/{booking.ref}/pay-online").status_code == 303
+    _post(client, _event(booking))
+    _post(client, _event(booking), secret="whsec_forged")
+    assert client.post(f"/de/booking/{booking.ref}/cancel").status_code == 303
+    run_worker(app)
+    assert len(stripe_api.to("/v1/refunds")) == 1
+    assert "sk_test_reflexion" not in caplog.text and SECRET not in caplog.text
+    shown = runner.invoke(args=["settings", "show", "--json"]).output
+    assert "STRIPE" not in shown and "sk_test" not in shown and "whsec" not in shown

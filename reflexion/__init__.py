@@ -121,12 +121,14 @@ def _connect_effects():
     from reflexion.jobs import timers
     from reflexion.mail import notify
     from reflexion.notices import push
+    from reflexion.payments import stripe_refunds
     from reflexion.receipts import documents as receipts
 
     timers.connect_signals()
     notify.connect_signals()
     push.connect_signals()
     receipts.connect_signals()  # the receipt is issued in the transaction that confirms the payment
+    stripe_refunds.connect_signals()  # refunds of online payments go back through Stripe's API
 
 
 def _default_redis_url(app) -> str:
@@ -147,6 +149,8 @@ def _configure_logging(app):
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # fpdf2's font subsetting (receipts) logs every glyph table at INFO: not ours to read
     logging.getLogger("fontTools").setLevel(logging.WARNING)
+    # the stripe library logs request and response bodies at DEBUG (payers' details): not in our logs
+    logging.getLogger("stripe").setLevel(logging.WARNING)
 
 
 def _register_language_routing(app):
@@ -183,6 +187,7 @@ def _register_blueprints(app):
     from reflexion.operator.views import bp as operator_bp
     from reflexion.pages.views import bp as pages_bp
     from reflexion.privacy.views import bp as privacy_bp
+    from reflexion.payments.stripe_views import bp as stripe_bp
     from reflexion.receipts.views import bp as receipts_bp
     from reflexion.sessions.views import bp as sessions_bp
 
@@ -194,11 +199,13 @@ def _register_blueprints(app):
     app.register_blueprint(health_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(receipts_bp)
+    app.register_blueprint(stripe_bp)  # the webhook (404 while online payment is off)
 
 
 def _register_template_helpers(app):
     # inside: this package is every module's parent; a top-level import would load the app for any import
     from reflexion.booking.payment_qr import payment_qr
+    from reflexion.payments import stripe_checkout
     from reflexion.receipts.documents import credit_note_for, receipt_for
     from flask_babel import LazyString
     from reflexion import platforms
@@ -225,6 +232,10 @@ def _register_template_helpers(app):
     app.jinja_env.globals["platform_name"] = platforms.display_name
     app.jinja_env.globals["clock_status"] = clock_status  # footer note, dashboard widget
     app.jinja_env.globals["payment_qr"] = payment_qr  # the EPC QR code in the payment instructions
+    # Online payment (reflexion/payments/stripe_checkout.py): the "Pay online" button and its state
+    app.jinja_env.globals["can_pay_online"] = stripe_checkout.can_pay_online
+    app.jinja_env.globals["online_payment_in_progress"] = stripe_checkout.payment_in_progress
+    app.jinja_env.globals["online_methods_text"] = stripe_checkout.methods_text
     app.jinja_env.globals["receipt_for"] = receipt_for  # the booking page's receipt and credit note links
     app.jinja_env.globals["credit_note_for"] = credit_note_for
     app.jinja_env.filters["ms"] = format_ms

@@ -80,6 +80,13 @@ def load_settings(overrides=None):
         "BANK_ACCOUNT_HOLDER": _env("REFLEXION_BANK_HOLDER", "Internet Reflexion"),
         "BANK_IBAN": _env("REFLEXION_BANK_IBAN", "DE02 1203 0000 0000 2020 51"),
         "BANK_BIC": _env("REFLEXION_BANK_BIC", "BYLADEM1001"),
+        # Online payment with Stripe Checkout (reflexion/payments/stripe_checkout.py): offered only
+        # when both secrets are set; deployment secrets, never in the settings table or the logs
+        "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY"),
+        "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
+        # Another address for Stripe's API (stripe-mock, the tests' stand-in); unset: api.stripe.com
+        "STRIPE_API_BASE": _env("STRIPE_API_BASE"),
+        "STRIPE_TIMEOUT_SECONDS": float(_env("STRIPE_TIMEOUT_SECONDS", "20")),
         # Largest bank statement the panel accepts (MB); only that upload route allows more than
         # MAX_CONTENT_LENGTH
         "STATEMENT_MAX_MB": float(_env("REFLEXION_STATEMENT_MAX_MB", "10")),

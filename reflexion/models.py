@@ -7,6 +7,8 @@ from reflexion.clock.models import ClockCheck  # noqa: F401
 from reflexion.mail.models import OutgoingEmail  # noqa: F401
 from reflexion.operator.models import Operator  # noqa: F401
 from reflexion.pages.models import ContactMessage  # noqa: F401
-from reflexion.payments.models import StatementEntry, StatementEntryAction, StatementImport  # noqa: F401
+from reflexion.payments.models import (  # noqa: F401
+    StatementEntry, StatementEntryAction, StatementImport, StripeCheckout, StripeEvent,
+)
 from reflexion.receipts.models import DocumentCounter, Receipt  # noqa: F401
 from reflexion.settings.models import SettingChange, SettingsVersion, StoredSetting  # noqa: F401

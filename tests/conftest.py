@@ -259,6 +259,17 @@ def make_app(app_config):
 
 
 @pytest.fixture
+def stripe_api():
+    """A stand-in of Stripe's HTTP API on loopback (tests/stripe_standin.py); point the app at it
+    with ``stripe_settings(stripe_api)`` in the module's ``app_config``."""
+    from stripe_standin import StripeStandIn
+
+    standin = StripeStandIn().start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
 def jobs(app):
     """Jobs run in the test app, as the worker command arranges it."""
     from reflexion.jobs.queue import use_job_app

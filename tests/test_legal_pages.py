@@ -109,7 +109,8 @@ def test_privacy_notice_names_the_controller_and_the_real_retention(practice, ap
 
 
 def test_privacy_notice_names_a_connected_payment_provider(app, client):
-    app.config["STRIPE_SECRET_KEY"] = "sk_test_x"
+    app.config["STRIPE_SECRET_KEY"] = "sk_test_x"  # online payment needs both secrets (issue #13)
+    app.config["STRIPE_WEBHOOK_SECRET"] = "whsec_test_x"
     html = client.get("/de/privacy").get_data(as_text=True)
     assert "data-payment-provider>Stripe, unser Zahlungsdienstleister" in html
 

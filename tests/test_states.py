@@ -32,7 +32,8 @@ def _audit(db, booking):
 def test_the_table_covers_the_lifecycle_of_product_md():
     """ALLOWED holds exactly the arrows of PRODUCT.md §3 (plus the worker's catch-all ends)."""
     arrows = {(a.value, b.value): {x.value for x in actors} for (a, b), actors in ALLOWED.items()}
-    assert arrows[("awaiting_payment", "confirmed")] == {"operator"}
+    # the operator, or the payment provider's signed webhook (online payment, issue #13)
+    assert arrows[("awaiting_payment", "confirmed")] == {"operator", "provider"}
     assert arrows[("awaiting_payment", "expired")] >= {"worker"}
     assert arrows[("confirmed", "due")] >= {"worker"}
     assert arrows[("due", "answered")] == {"operator"}
@@ -51,7 +52,7 @@ def test_the_table_covers_the_lifecycle_of_product_md():
 
 
 def test_every_move_is_legal_exactly_when_the_table_allows_it(app, db, frozen_now, make_booking):
-    """All 11 × 11 × 3 (from, to, actor) combinations: allowed ones write one audit line, others raise
+    """All 11 × 11 × 4 (from, to, actor) combinations: allowed ones write one audit line, others raise
     and change nothing."""
     frozen_now(NOW)
     booking = make_booking(START, state="confirmed")
@@ -80,7 +81,7 @@ def test_every_move_is_legal_exactly_when_the_table_allows_it(app, db, frozen_no
                     assert booking.state == source.value
                     assert len(_audit(db, booking)) == before
                 checked += 1
-    assert checked == 11 * 11 * 3
+    assert checked == 11 * 11 * len(Actor)
     assert legal == sum(len(actors) for actors in ALLOWED.values())
 
 

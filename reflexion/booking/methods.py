@@ -5,7 +5,11 @@ from flask_babel import lazy_gettext as _l
 PAYMENT_METHODS = ("bank_transfer", "cash", "other")
 DEFAULT_PAYMENT_METHOD = PAYMENT_METHODS[0]
 #: The operator's name for each payment method.
-METHOD_LABELS = {"bank_transfer": _l("Bank transfer"), "cash": _l("Cash"), "other": _l("Other way of payment")}
+#: Paid online through Stripe Checkout (never chosen by hand: only the signed webhook records it).
+ONLINE_METHOD = "stripe"
+#: The name of each payment method (the operator's choices and the online one).
+METHOD_LABELS = {"bank_transfer": _l("Bank transfer"), "cash": _l("Cash"), "other": _l("Other way of payment"),
+                 ONLINE_METHOD: _l("Online payment (Stripe)")}
 
 
 def method_label(method: str) -> str:

@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from reflexion.booking.methods import method_label
-from reflexion.i18n import format_instant
+from reflexion.i18n import format_instant, format_money
 
 
 class Note(StrEnum):
@@ -34,7 +34,16 @@ class Note(StrEnum):
     CANCELLED_BY_OPERATOR = "cancelled_by_operator"
     PAID = "paid"  # params: {"method": "bank_transfer"}
     MOVED = "moved"  # params: {"old": "2026-12-09T09:00:00Z", "new": "…"} (UTC starts)
-    REFUNDED = "refunded"  # the due refund was paid out
+    REFUNDED = "refunded"  # the due refund was paid out; params {"refund": "re_…"} when Stripe refunded it
+    # Online payment (reflexion/payments/stripe_checkout.py); params carry amounts, never personal data
+    #: Paid online, but not the booking's amount or currency: not confirmed, for the operator.
+    #: params: {"amount_cents": 8000, "currency": "EUR", "expected_cents": 9000, "expected_currency": "EUR"}
+    ONLINE_PAYMENT_MISMATCH = "online_payment_mismatch"
+    #: Paid online for a booking no longer awaiting payment (expired, cancelled, already paid).
+    #: params: {"amount_cents": 9000, "currency": "EUR", "state": "expired"}
+    ONLINE_PAYMENT_NOT_APPLIED = "online_payment_not_applied"
+    #: Stripe refused the refund on every try: the operator pays it back by hand. params: {"error": "…"}
+    ONLINE_REFUND_FAILED = "online_refund_failed"
 
 
 def _texts(code: str, params: dict) -> str | None:
@@ -47,6 +56,18 @@ def _texts(code: str, params: dict) -> str | None:
         if old and new:
             return _("moved from %(old)s to %(new)s", old=format_instant(old, "short"), new=format_instant(new, "short"))
         return _("moved")
+    if code == Note.REFUNDED and params.get("refund"):
+        return _("refund paid back online (Stripe refund %(refund)s)", refund=params["refund"])
+    if code == Note.ONLINE_PAYMENT_MISMATCH:
+        return _("online payment of %(amount)s does not match the fee of %(expected)s; not confirmed, please check it "
+                 "in Stripe", amount=_money(params.get("amount_cents"), params.get("currency")),
+                 expected=_money(params.get("expected_cents"), params.get("expected_currency")))
+    if code == Note.ONLINE_PAYMENT_NOT_APPLIED:
+        return _("online payment of %(amount)s arrived while the booking was %(state)s; refund due",
+                 amount=_money(params.get("amount_cents"), params.get("currency")),
+                 state=_state_name(params.get("state", "")))
+    if code == Note.ONLINE_REFUND_FAILED:
+        return _("the online refund failed (%(error)s); please pay it back by hand", error=params.get("error", "?"))
     texts = {
         Note.PAYMENT_DEADLINE_PASSED: _("payment deadline passed"),
         Note.START_REACHED: _("booked start reached"),
@@ -63,6 +84,18 @@ def _texts(code: str, params: dict) -> str | None:
         Note.REFUNDED: _("refund paid out"),
     }
     return texts.get(code)
+
+
+def _money(cents, currency) -> str:
+    try:
+        return format_money(int(cents), str(currency or ""))
+    except (TypeError, ValueError):
+        return "?"
+
+
+def _state_name(state: str) -> str:
+    names = {"expired": _("expired"), "cancelled": _("cancelled"), "confirmed": _("already paid")}
+    return names.get(state, _("already paid") if state else "?")
 
 
 def _instant(text):

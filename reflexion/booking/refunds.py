@@ -5,7 +5,10 @@ The policy comes from the settings: a client who cancels before the cut-off
 what they paid back, after it ``REFUND_PERCENT_AFTER_CUTOFF``; a cancellation by the
 operator is always refunded in full. The refund is stored on the booking (``refund_cents``,
 ``refund_state`` "due" then "refunded") and announced with ``signals.refund_due`` and, once
-the operator has paid it out, ``signals.refund_completed``.
+the operator has paid it out, ``signals.refund_completed``. A booking paid online is refunded
+through the provider's API instead (:mod:`reflexion.payments.stripe_refunds`): "due", then
+"pending" while the refund is in flight, then "refunded" (or "due" again for the operator if
+the provider refuses it).
 """
 from datetime import datetime
 from decimal import Decimal
@@ -21,8 +24,9 @@ from reflexion.sessions.deadlines import change_cutoff
 from reflexion.settings import setting
 
 DUE = "due"
+#: The refund is being paid back through the online payment provider (not the operator's to do).
+PENDING = "pending"
 REFUNDED = "refunded"
-#: Audit note when the operator records the refund as paid out.
 
 
 class RefundError(Exception):
@@ -66,22 +70,30 @@ def record_refund(booking, actor: Actor, now: datetime | None = None) -> int:
     return cents
 
 
-def mark_refunded(booking, *, actor: Actor = Actor.OPERATOR) -> Transition:
-    """Record that the due refund of ``booking`` was paid out; the caller commits."""
-    if booking.refund_state != DUE:
+def mark_refunded(booking, *, actor: Actor = Actor.OPERATOR, expected: str = DUE,
+                  params: dict | None = None) -> Transition:
+    """Record that the due refund of ``booking`` was paid out; the caller commits.
+
+    ``expected``: the refund state it leaves — "due" for the operator, "pending" for the
+    provider's refund job (so neither can complete the other's refund twice).
+    """
+    if booking.refund_state != expected:
         raise RefundError("no refund due")
     now = clock.now()
     booking.refund_state = REFUNDED
     booking.refunded_at = now
     entry = Transition(booking=booking, from_state=booking.state, to_state=booking.state,
-                       actor=Actor(actor).value, at=now, note_code=Note.REFUNDED)
+                       actor=Actor(actor).value, at=now, note_code=Note.REFUNDED, note_params=params or None)
+    db.session.add(entry)  # first: loading a job's fresh booking's collection below autoflushes
     booking.transitions.append(entry)
     signals.refund_completed.send(booking)
     return entry
 
 
 def refund_due_bookings():
-    """Cancelled bookings whose refund the operator still has to pay out, oldest first."""
+    """Bookings whose refund is still to be paid out, oldest first: cancelled ones, and expired
+    ones paid online too late; due (the operator's to do) or pending (the provider's, in flight)."""
     return list(db.session.scalars(
-        select(Booking).where(Booking.refund_state == DUE, Booking.state == State.CANCELLED.value)
+        select(Booking).where(Booking.refund_state.in_((DUE, PENDING)),
+                              Booking.state.in_((State.CANCELLED.value, State.EXPIRED.value)))
         .order_by(Booking.refund_due_at)))

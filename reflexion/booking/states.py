@@ -25,6 +25,8 @@ class Actor(StrEnum):
     CLIENT = "client"
     OPERATOR = "operator"
     WORKER = "worker"
+    #: The online payment provider, through its signed webhook (reflexion/payments/stripe_checkout.py)
+    PROVIDER = "provider"
 
 
 #: States that hold their slot: at most one live booking per start instant.
@@ -44,7 +46,7 @@ PAID_STATES = frozenset(State) - NEVER_CALLED
 
 #: (from, to) -> actors allowed to make that move.
 ALLOWED: dict[tuple[State, State], frozenset[Actor]] = {
-    (State.AWAITING_PAYMENT, State.CONFIRMED): frozenset({Actor.OPERATOR}),
+    (State.AWAITING_PAYMENT, State.CONFIRMED): frozenset({Actor.OPERATOR, Actor.PROVIDER}),
     (State.AWAITING_PAYMENT, State.EXPIRED): frozenset({Actor.WORKER, Actor.OPERATOR}),
     (State.AWAITING_PAYMENT, State.CANCELLED): frozenset({Actor.CLIENT, Actor.OPERATOR}),
     # The client until the start (refund per policy, reflexion.booking.refunds); the operator too.

@@ -14,11 +14,14 @@ from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, New
 from reflexion.booking.refunds import refund_cents_for
 from reflexion.booking.payments import shown_confirmation_code
 from reflexion.booking.states import Actor, IllegalTransition
+from reflexion.calendar.invite import external_url
 from reflexion.calendar.links import calendar_links
 from reflexion.db import abandon
 from reflexion.extensions import htmx, limiter
 from reflexion.i18n import practice_zone
 from reflexion.mail.notify import access_key_link_requested
+from reflexion.payments.stripe_checkout import CheckoutUnavailable, can_pay_online, enabled as online_payment_enabled
+from reflexion.payments.stripe_checkout import start_checkout
 from reflexion.sessions.deadlines import change_cutoff
 from reflexion.settings import setting
 
@@ -305,6 +308,30 @@ def cancel(ref):
         return _show(booking, 409, _("This booking can no longer be cancelled here. "
                                      "Please contact us if you need to change it."))
     return redirect(url_for(".booking_page", ref=booking.ref), code=303)
+
+
+@bp.route("/booking/<ref>/pay-online", methods=["POST"])
+@limiter.limit("10 per minute")
+def pay_online(ref):
+    """"Pay online": start a Stripe Checkout Session and send the client there (303).
+
+    Coming back (``?online=done``) confirms nothing: Stripe's signed webhook does.
+    """
+    if not online_payment_enabled():
+        abort(404)
+    booking, refused = _own_booking_or_refuse(ref)
+    if refused:
+        return refused
+    if not can_pay_online(booking):
+        return _show(booking, 409, _("This booking cannot be paid online (any more)."))
+    back = dict(ref=booking.ref, lang=g.lang)
+    try:
+        url = start_checkout(booking, g.lang, success_url=external_url("booking.booking_page", online="done", **back),
+                             cancel_url=external_url("booking.booking_page", online="cancelled", **back))
+    except CheckoutUnavailable:
+        return _show(booking, 503, _("Online payment is not available at the moment. Please try again in a few "
+                                     "minutes, or pay by bank transfer as shown below."))
+    return redirect(url, code=303)
 
 
 # -- the client reschedules --------------------------------------------------------------

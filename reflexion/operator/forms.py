@@ -5,7 +5,7 @@ from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordF
                      StringField, TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from reflexion.booking.models import DEFAULT_PAYMENT_METHOD
+from reflexion.booking.models import DEFAULT_PAYMENT_METHOD, PAYMENT_METHODS
 from reflexion.booking.payments import METHOD_LABELS
 from reflexion.validators import (
     plausible_day,
@@ -28,7 +28,7 @@ class LoginForm(FlaskForm):
 
 
 def payment_method_choices():
-    return [SelectChoice(method, label) for method, label in METHOD_LABELS.items()]
+    return [SelectChoice(method, METHOD_LABELS[method]) for method in PAYMENT_METHODS]
 
 
 class ActionForm(FlaskForm):

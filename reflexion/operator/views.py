@@ -49,6 +49,7 @@ from reflexion.operator.models import Operator
 from reflexion.pages.models import ContactMessage
 from reflexion.pages.operations import mark_read
 from reflexion.settings.views import bp as settings_bp
+from reflexion.payments.stripe_checkout import checkouts_needing_attention
 from reflexion.payments.views import bp as payments_bp
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
@@ -154,6 +155,7 @@ def dashboard():
         next_session=board.next_session(now),
         unpaid=board.awaiting_payment(),
         refunds_due=refund_due_bookings(),
+        online_attention=checkouts_needing_attention(),
         messages=board.recent_messages(),
         unread=board.unread_count(),
         feed_url=feed.feed_url(scheme="webcal"),

@@ -11,8 +11,9 @@ it is escaped, never taken as HTML, and only this much structure is understood:
 """
 import re
 
-from flask import current_app
 from markupsafe import Markup, escape
+
+from reflexion.payments.stripe_checkout import enabled as online_payment_enabled
 
 from reflexion.settings import setting
 
@@ -80,8 +81,7 @@ def _block_html(lines: list[str]) -> list[str]:
 def connected_payment_provider() -> str | None:
     """The online payment provider the practice has connected, if any (named on the privacy page).
 
-    Bank transfer needs none. The payments work plugs in here; until then no provider is connected.
+    Bank transfer needs none; Stripe Checkout is connected when its secrets are set (deployment
+    secrets in the config, not practice settings: :func:`reflexion.payments.stripe_checkout.enabled`).
     """
-    # The Stripe key is a deployment secret (not a practice setting), so it is read from the
-    # config; its name is the payments work's, and absent means "not connected".
-    return "Stripe" if current_app.config.get("STRIPE_SECRET_KEY") else None
+    return "Stripe" if online_payment_enabled() else None

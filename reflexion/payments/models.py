@@ -1,5 +1,5 @@
 """Imported bank statements: each credit kept once, with what became of it and the operator's actions."""
-from sqlalchemy import Date, String, Text
+from sqlalchemy import Date, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reflexion.db_types import UTCDateTime
@@ -83,3 +83,47 @@ class StatementEntryAction(db.Model):
     note: Mapped[str | None] = mapped_column(String(500))
 
     entry = relationship("StatementEntry", back_populates="actions")
+
+
+class StripeCheckout(db.Model):
+    """A Stripe Checkout Session started from a client's booking page, and what became of it.
+
+    ``status``: ``open`` (created, the client is on Stripe's page), ``processing`` (completed,
+    the money is on its way: SEPA Direct Debit), ``paid`` (confirmed the booking), ``failed``
+    (the delayed payment failed), ``mismatch`` (amount or currency differ from the booking's:
+    not confirmed), ``not_applied`` (paid while the booking was no longer awaiting payment).
+    ``needs_attention``: listed for the operator (on the dashboard) until they mark it done.
+    """
+
+    __tablename__ = "stripe_checkout"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(255), unique=True)
+    booking_id: Mapped[int] = mapped_column(db.ForeignKey("booking.id", ondelete="CASCADE"), index=True)
+    #: What the session asked for (the booking's fee when it was created).
+    amount_cents: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at = mapped_column(UTCDateTime, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    #: Stripe's PaymentIntent id (``pi_…``): the payment's id, kept on the Payment too.
+    payment_intent: Mapped[str | None] = mapped_column(String(255), index=True)
+    #: What Stripe's event says was paid (never what the redirect says).
+    paid_cents: Mapped[int | None] = mapped_column()
+    paid_currency: Mapped[str | None] = mapped_column(String(3))
+    updated_at = mapped_column(UTCDateTime)
+    needs_attention: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
+
+    booking = relationship("Booking")
+
+
+class StripeEvent(db.Model):
+    """A webhook event handled once: its id makes retries and duplicates do nothing."""
+
+    __tablename__ = "stripe_event"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    received_at = mapped_column(UTCDateTime, nullable=False)
+    session_id: Mapped[str | None] = mapped_column(String(255))
+    #: What handling it did (confirmed, processing, mismatch, not_applied, ignored …).
+    outcome: Mapped[str] = mapped_column(String(32))

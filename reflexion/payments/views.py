@@ -20,11 +20,12 @@ from reflexion.extensions import csrf, db
 from reflexion.i18n import format_number
 from reflexion.payments.forms import EntryActionForm, UploadForm
 from reflexion.payments.matching import Outcome
-from reflexion.payments.models import StatementEntry, StatementImport
+from reflexion.payments.models import StatementEntry, StatementImport, StripeCheckout
 from reflexion.payments.operations import (
     EntryActionError, allowed_actions, import_statement, open_entries, resolve_entry,
 )
 from reflexion.payments.statements import StatementError
+from reflexion.payments.stripe_checkout import dismiss
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -122,6 +123,17 @@ def entry_action(entry_id):
     }
     flash(messages[entry.resolution], "success")
     return redirect(back, code=303)
+
+
+@bp.route("/online/<int:checkout_id>/done", methods=["POST"])
+def online_done(checkout_id):
+    """The operator has dealt with an online payment that needed attention (in Stripe's dashboard)."""
+    checkout = db.session.get(StripeCheckout, checkout_id)
+    if checkout is None:
+        abort(404)
+    dismiss(checkout)
+    flash(_("The online payment of booking %(ref)s is marked as dealt with.", ref=checkout.booking.ref), "success")
+    return redirect(url_for("operator.dashboard") + "#online-payments", code=303)
 
 
 def _back(entry) -> str:

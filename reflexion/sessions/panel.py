@@ -92,7 +92,8 @@ def state_kind(state) -> str:
 
 
 def actor_label(actor: str) -> str:
-    return {"operator": _("operator"), "worker": _("automatic (clock)"), "client": _("client")}.get(actor, actor)
+    return {"operator": _("operator"), "worker": _("automatic (clock)"), "client": _("client"),
+            "provider": _("payment provider (online payment)")}.get(actor, actor)
 
 
 def note_label(entry) -> str:

@@ -1,0 +1,103 @@
+"""Refunds of online payments go back through Stripe's API, in an RQ job with retries.
+
+Subscribed to ``signals.refund_due`` at app start (:func:`connect_signals`): when the
+cancellation policy grants a refund (:func:`reflexion.booking.refunds.record_refund`), or an
+online payment arrived for a booking that had expired (:mod:`reflexion.payments.stripe_checkout`),
+and the booking was paid through Stripe, the refund becomes ``pending`` in the same transaction
+and, after the commit, :func:`refund_online` asks Stripe to pay it back (``Refund.create`` with
+the PaymentIntent and the amount, under an idempotency key, so a retried job never refunds
+twice). Stripe's answer completes it (``refunded``, with Stripe's refund id in the audit line,
+the credit note follows); when Stripe refuses, or every retry failed, the refund is ``due``
+again and listed for the operator, who pays it back by hand.
+"""
+import logging
+
+import stripe
+from flask import current_app
+from rq import get_current_job
+
+from reflexion import clock, signals
+from reflexion.booking.models import Booking, Transition
+from reflexion.booking.notes import Note
+from reflexion.booking.refunds import DUE, PENDING, mark_refunded
+from reflexion.booking.states import Actor
+from reflexion.db import unit_of_work
+from reflexion.effects import after_commit
+from reflexion.extensions import db
+from reflexion.jobs.queue import DEFAULT, get_queue, job_app
+from reflexion.mail.tasks import retry_policy
+from reflexion.payments.stripe_checkout import client, enabled, refundable_payment
+
+log = logging.getLogger(__name__)
+
+#: Stripe's answers that retrying will not change (a bad request, a wrong or revoked key).
+FINAL_ERRORS = (stripe.InvalidRequestError, stripe.AuthenticationError, stripe.PermissionError)
+
+
+class RefundNotSent(Exception):
+    """Stripe could not be reached or failed (RQ retries the job)."""
+
+
+def refund_due(booking, amount=None, **_):
+    """Receiver: a refund became due; if the booking was paid online, refund it through Stripe."""
+    if not enabled():
+        return
+    checkout = refundable_payment(booking)
+    if checkout is None:
+        return  # paid by bank transfer or cash: the operator pays it back
+    cents = min(booking.refund_cents or 0, checkout.paid_cents or checkout.amount_cents)
+    if cents <= 0:
+        return
+    booking.refund_state = PENDING
+    # One key per refund: a retried job, or the same job enqueued twice, refunds once at Stripe.
+    key = f"reflexion-refund-{booking.ref}-{checkout.payment_intent}-{int(booking.refund_due_at.timestamp())}"
+    after_commit(enqueue_refund, booking.id, checkout.payment_intent, cents, key)
+
+
+def enqueue_refund(booking_id: int, payment_intent: str, amount_cents: int, idempotency_key: str):
+    """After the commit: one job per refund (ids and amounts only, never personal data)."""
+    get_queue(DEFAULT).enqueue(
+        refund_online, booking_id, payment_intent, amount_cents, idempotency_key,
+        retry=retry_policy(current_app.config), job_id=f"stripe-refund-{booking_id}-{idempotency_key[-10:]}",
+        description=f"stripe refund for booking {booking_id}")
+
+
+def refund_online(booking_id: int, payment_intent: str, amount_cents: int, idempotency_key: str) -> str:
+    """Job: ask Stripe to refund ``amount_cents`` of ``payment_intent``; complete the booking's refund."""
+    app = job_app()
+    with app.app_context(), unit_of_work():
+        booking = db.session.get(Booking, booking_id)
+        if booking is None or booking.refund_state != PENDING:
+            return "gone"  # done meanwhile (or the booking was erased)
+        try:
+            refund = client().v1.refunds.create(
+                params={"payment_intent": payment_intent, "amount": amount_cents,
+                        "metadata": {"booking_ref": booking.ref}},
+                options={"idempotency_key": idempotency_key}).to_dict()
+        except stripe.StripeError as exc:
+            job = get_current_job()
+            last_try = job is None or not job.retries_left
+            log.warning("stripe: refund for booking %s failed (%s, request %s)%s", booking_id,
+                        type(exc).__name__, getattr(exc, "request_id", None), "" if last_try else "; retrying")
+            if isinstance(exc, FINAL_ERRORS) or last_try:
+                _hand_back(booking, type(exc).__name__)
+                return "failed"
+            raise RefundNotSent(type(exc).__name__) from exc
+        if refund.get("status") in ("failed", "canceled"):
+            _hand_back(booking, f"refund {refund.get('status')}")
+            return "failed"
+        mark_refunded(booking, actor=Actor.PROVIDER, expected=PENDING, params={"refund": str(refund.get("id"))})
+        return "refunded"
+
+
+def _hand_back(booking, error: str):
+    """The refund is the operator's again (listed as due), with the reason in the audit log."""
+    booking.refund_state = DUE
+    db.session.add(Transition(booking=booking, from_state=booking.state, to_state=booking.state,
+                              actor=Actor.PROVIDER.value, at=clock.now(),
+                              note_code=Note.ONLINE_REFUND_FAILED, note_params={"error": error[:80]}))
+
+
+def connect_signals():
+    """Subscribe to the domain's refund signal (at app start)."""
+    signals.refund_due.connect(refund_due)

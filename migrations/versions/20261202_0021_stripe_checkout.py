@@ -1,8 +1,8 @@
 """online payment with Stripe Checkout: the sessions started and the webhook events handled
 
-Revision ID: 20261203_0020
-Revises: 20261202_0017
-Create Date: 2026-12-03 09:00:00
+Revision ID: 20261202_0021
+Revises: 20261202_0020
+Create Date: 2026-12-02 06:00:00
 
 """
 from alembic import op
@@ -12,8 +12,8 @@ import reflexion.db_types
 
 
 # revision identifiers, used by Alembic.
-revision = '20261203_0020'
-down_revision = '20261202_0017'
+revision = '20261202_0021'
+down_revision = '20261202_0020'
 branch_labels = None
 depends_on = None
 

@@ -189,3 +189,101 @@ def test_labels_and_values_line_up_in_the_panel_and_in_the_exception_form_with_a
         assert axe_violations(page) == []
         assert not [e for e in errors if "status of 400" not in e], errors
         context.close()
+
+
+# -- keyboard only ("Checked in the browser, always") ------------------------------------------
+
+KEYBOARD_PLATFORMS = "teams=kontakt@example.org,zoom=kontakt@example.org"
+
+
+@pytest.fixture
+def keyboard_platforms(app_config):
+    """Two platforms, so that the booking form has a choice to make with the arrow keys."""
+    app_config["PLATFORMS"] = KEYBOARD_PLATFORMS
+    return app_config
+
+
+@pytest.mark.parametrize("lang", ["de", "sv"])
+def test_a_client_books_with_the_keyboard_only(keyboard_platforms, weekly_hours, frozen_now, live_server, browser,
+                                               shots_dir, lang):
+    """Tab, Shift+Tab, Enter, Space and the arrow keys: no click, no fill()."""
+    frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))  # Monday 09:00 MEZ
+    context, page, errors = _context(browser, lang, PHONE)
+    page.goto(f"{live_server}/{lang}/book")
+    tab_to(page, "a[data-slot]")  # the first free time of the week
+    slot = page.evaluate("document.activeElement.dataset.slot")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/{lang}/book/{slot}")
+    tab_to(page, "#name")
+    page.keyboard.type("Erika Muster")
+    page.keyboard.press("Tab")
+    page.keyboard.type("erika@example.org")
+    if page.locator("input[name=call_platform][type=radio]").count():  # more than one platform
+        tab_to(page, "input[name=call_platform]:checked")
+        page.keyboard.press("ArrowRight")  # the next platform
+        assert page.evaluate("document.activeElement.checked && document.activeElement.value") == "zoom"
+        page.keyboard.press("ArrowLeft")
+        assert page.evaluate("document.activeElement.value") == "teams"
+    tab_to(page, "#call_handle")
+    page.keyboard.type("erika.muster@example.org")
+    tab_to(page, "#accept_terms")
+    page.keyboard.press("Space")
+    assert page.locator("#accept_terms").is_checked()
+    if page.locator("#early_start").count():  # a session inside the withdrawal period
+        tab_to(page, "#early_start")
+        page.keyboard.press("Space")
+        assert page.locator("#early_start").is_checked()
+    tab_to(page, "button[data-book-button]")
+    page.screenshot(path=str(shots_dir / f"ux-keyboard-book-{lang}-375.png"))
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-access-key]")
+    assert page.locator("[data-booking-ref]").inner_text().strip().startswith("R-")
+    assert not errors, errors
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "sv"])
+def test_an_operator_runs_a_session_to_its_end_with_the_keyboard_only(
+        db, frozen_now, make_booking, operator_account, live_server, browser, shots_dir, lang):
+    from reflexion.booking import codes
+
+    frozen_now(NOW)
+    booking = make_booking(NOW - timedelta(minutes=1), state="due", call_handle=LONG_HANDLE)
+    code = codes.confirmation_code_for(booking)
+    context, page, errors = _context(browser, lang, DESKTOP)
+    email, password = operator_account
+    page.goto(f"{live_server}/operator/login")
+    tab_to(page, "#email")
+    page.keyboard.type(email)
+    tab_to(page, "#password")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server}/operator/")
+    # From the dashboard to the session: the next session's panel link.
+    tab_to(page, f".next-session a[href$='/operator/sessions/{booking.id}']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-due-banner]")
+    tab_to(page, "[data-due-banner] [data-action=answered]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#session-actions[data-actions-for=answered]")
+    focused = "document.activeElement && document.activeElement.id"
+    assert page.evaluate(focused) == "confirmation"  # where the next step is typed
+    page.keyboard.type("1234")  # a typo first: refused, costs no try
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-error]")
+    assert page.evaluate(focused) == "confirmation"
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#session-actions[data-actions-for=in_progress]")
+    # Ending takes two steps: the summary opens the question (Enter), the button inside ends it (Space).
+    tab_to(page, "summary[data-action-ask=end]")
+    page.keyboard.press("Enter")
+    assert page.locator("[data-confirm-step=end]").get_attribute("open") is not None
+    tab_to(page, "[data-confirm-step=end] button[data-action=end]")
+    page.screenshot(path=str(shots_dir / f"ux-keyboard-end-{lang}-1280.png"))
+    page.keyboard.press("Space")
+    page.wait_for_selector('[data-outcome="completed"]')
+    db.session.expire_all()
+    assert booking.state == "completed"
+    assert not [e for e in errors if "status of 400" not in e and "status of 409" not in e], errors
+    context.close()

@@ -230,6 +230,8 @@ def _register_template_helpers(app):
     app.jinja_env.globals["enabled_platforms"] = platforms.enabled_platforms
     app.jinja_env.globals["booked_call"] = platforms.booked_call
     app.jinja_env.globals["platform_name"] = platforms.display_name
+    app.jinja_env.globals["handle_parts"] = platforms.handle_parts  # where a call handle may wrap
+    app.jinja_env.globals["handle_part_max"] = platforms.LONGEST_UNBROKEN_PART
     app.jinja_env.globals["clock_status"] = clock_status  # footer note, dashboard widget
     app.jinja_env.globals["payment_qr"] = payment_qr  # the EPC QR code in the payment instructions
     # Online payment (reflexion/payments/stripe_checkout.py): the "Pay online" button and its state

@@ -397,3 +397,19 @@ def settings_rule(entries) -> list[dict]:
         return validate_enabled(entries)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
+
+
+#: Where a long call handle may wrap on a narrow screen: before "@", "." and "/" (so a line
+#: never starts or ends in the middle of a name), and after a space (phone numbers).
+_HANDLE_BREAK = re.compile(r"(?<=\S)(?=[@./])|(?<= )")
+#: A part longer than this may still break inside it, rather than run off a phone's screen.
+LONGEST_UNBROKEN_PART = 24
+
+
+def handle_parts(handle: str | None) -> list[str]:
+    """Split ``handle`` at the points where it may wrap: "erika.muster@example.org" ->
+    ["erika", ".muster", "@example", ".org"]. Joined they give the handle back unchanged; a page
+    shows each part unbroken, with a wrap opportunity between them (templates/operator/_handle.html)."""
+    if not handle:
+        return []
+    return [part for part in _HANDLE_BREAK.split(handle) if part]

@@ -10,6 +10,7 @@ from reflexion import clock, create_app
 from reflexion.extensions import db as _db
 from reflexion.redis_conn import PrivateRedis
 
+from browser_helpers import AXE_RUN
 from frozen import NOW
 
 
@@ -277,3 +278,64 @@ def jobs(app):
     use_job_app(app)
     yield app
     use_job_app(None)
+
+
+OPERATOR_EMAIL = "op@example.org"
+OPERATOR_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def operator_account(db):
+    """An operator account (e-mail, password) to log in with."""
+    from reflexion.operator.auth import create_operator
+
+    create_operator(OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    db.session.commit()
+    return OPERATOR_EMAIL, OPERATOR_PASSWORD
+
+
+@pytest.fixture
+def log_in_operator(operator_account, live_server):
+    """Log a browser page in as the operator through the login form; the page ends on the dashboard."""
+
+    def log_in(page):
+        email, password = operator_account
+        page.goto(f"{live_server}/operator/login")
+        page.fill("#email", email)
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server}/operator/")
+        return page
+
+    return log_in
+
+
+@pytest.fixture(scope="session")
+def axe_source():
+    """axe-core's script (the npm build the pinned axe-playwright-python wheel ships; tests/provision.py)."""
+    import provision  # only when a browser test runs, as in browser_path
+
+
+    try:
+        return provision.ensure_axe().read_text()
+    except provision.Missing as problem:
+        pytest.fail(str(problem))
+
+
+@pytest.fixture
+def axe_violations(axe_source):
+    """Run axe-core on the page as it is now; returns its violations as short texts ([] when none)."""
+
+    def run(page):
+        page.evaluate(axe_source)  # through DevTools, so the page's CSP stays as it is
+        return [f"{v['id']} ({v['impact']}) {v['nodes']}" for v in page.evaluate(AXE_RUN)]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def shots_dir():
+    """Where browser tests save screenshots: REFLEXION_SHOTS, else /tmp/shots."""
+    folder = Path(os.environ.get("REFLEXION_SHOTS", "/tmp/shots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

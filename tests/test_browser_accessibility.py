@@ -1,37 +1,22 @@
 """axe-core finds no accessibility violation on any public or operator page, in German and Swedish
-(issue 14). axe-core (its npm build, as the pinned axe-playwright-python wheel ships it; tests/provision.py), used by the tests only.
+(issue 14). axe-core (its npm build, as the pinned axe-playwright-python wheel ships it; the ``axe_source`` fixture in conftest), used by the tests only.
 
 Operator pages have a German interface only (no language in their URLs); they are checked with
 a German and a Swedish browser. Screenshots of every page go to /tmp/shots/a11y-*.png.
 """
 import re
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from browser_helpers import AXE_RUN as RUN_AXE
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/shots")
 NOW = datetime(2026, 11, 25, 8, tzinfo=timezone.utc)  # Wednesday 09:00 MEZ: the week shows past days
 FREE = "2026-11-26T08:00:00Z"
 PASSWORD = "correct horse battery"
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map(v => ({id: v.id, impact: v.impact,
-    nodes: v.nodes.slice(0, 4).map(n => n.target.join(" ") + " :: " + (n.failureSummary || "").split("\\n").slice(1, 2).join(""))}));
-}"""
-
-
-@pytest.fixture(scope="module")
-def axe_source():
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import provision
-
-    try:
-        return provision.ensure_axe().read_text()
-    except provision.Missing as problem:
-        pytest.fail(str(problem))
 
 
 @pytest.fixture

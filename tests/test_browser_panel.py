@@ -13,7 +13,6 @@ from reflexion import clock
 pytestmark = pytest.mark.browser
 
 SHOTS = Path("/tmp/shots")
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -30,22 +29,15 @@ def _countdowns(page):
     return page.evaluate(COUNTDOWNS_JS)
 
 
-def test_panel_counts_down_and_shows_the_no_show_without_a_reload(app, db, make_booking, live_server, browser):
-    from reflexion.operator.auth import create_operator
-
+def test_panel_counts_down_and_shows_the_no_show_without_a_reload(app, db, make_booking, live_server, browser,
+                                                                  log_in_operator):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    create_operator("op@example.com", PASSWORD)
-    db.session.commit()
     make_booking(clock.now() + timedelta(hours=3), name="Per Svensson", call_handle="live:per.s", lang="sv")
 
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"{live_server}/operator/login")
-    page.fill("#email", "op@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/operator/")
+    log_in_operator(page)
     page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
 
     # Made only now, so that a slow login on a busy machine cannot eat the 4 s before the start.

@@ -346,7 +346,8 @@ def test_the_panel_shows_platform_handle_copy_button_and_call_link(two_platforms
     html = operator_client.get(f"/operator/sessions/{booking.id}").get_data(as_text=True)
     name = platforms.display_name(platform)
     assert f'data-booked-platform="{platform}"' in html and name in html
-    assert f"<code data-call-handle>{handle}</code>" in html
+    shown = re.search(r"<code data-call-handle[^>]*>(.*?)</code>", html).group(1)
+    assert re.sub(r"<[^>]+>", "", shown) == handle  # in parts that wrap only between them
     assert re.search(rf'<button type="button" class="copy" data-copy="{re.escape(handle)}"', html)
     if link:
         assert link in html and "data-call-link" in html
@@ -441,3 +442,15 @@ def test_the_migration_puts_existing_bookings_and_messages_on_the_default_platfo
         assert sorted(connection.execute(text("SELECT call_handle, call_platform FROM contact_message")).all(),
                       key=str) == sorted([("old.skype.name", "teams"), (None, None)], key=str)
     downgrade(revision="base")
+
+
+@pytest.mark.parametrize("handle, parts", [
+    ("erika.muster.lang@beispiel-praxis.example", ["erika", ".muster", ".lang", "@beispiel-praxis", ".example"]),
+    ("+49 170 1234567", ["+49 ", "170 ", "1234567"]),
+    ("live:per.s", ["live:per", ".s"]),
+    ("erika", ["erika"]),
+    ("", []),
+])
+def test_a_handle_wraps_only_between_its_parts(handle, parts):
+    assert platforms.handle_parts(handle) == parts
+    assert "".join(parts) == handle

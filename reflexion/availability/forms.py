@@ -33,8 +33,10 @@ class WeeklyRuleForm(FlaskForm):
 class ExceptionForm(FlaskForm):
     day = DateField(_l("Date"), validators=[InputRequired(_l("Please enter the date.")), plausible_day])
     closed = BooleanField(_l("Closed all day"), default=True)
-    start = TimeField(_l("Extra hours from"), validators=[Optional()])
-    end = TimeField(_l("until"), validators=[Optional()])
+    # Own ids: the weekly form on the same page has fields named start and end too (its labels
+    # pointed at the other form's inputs).
+    start = TimeField(_l("Extra hours from"), validators=[Optional()], id="exception-start")
+    end = TimeField(_l("until"), validators=[Optional()], id="exception-end")
     note = StringField(_l("Note (only for you)"), filters=[strip_filter],
                        validators=[Optional(), Length(max=200, message=_l("Please keep the note under 200 characters.")),
                                    printable_text, single_line])

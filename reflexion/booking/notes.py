@@ -35,6 +35,7 @@ class Note(StrEnum):
     PAID = "paid"  # params: {"method": "bank_transfer"}
     MOVED = "moved"  # params: {"old": "2026-12-09T09:00:00Z", "new": "…"} (UTC starts)
     REFUNDED = "refunded"  # the due refund was paid out
+    WITHDRAWN = "withdrawn"  # the client declared withdrawal through the withdrawal function
 
 
 def _texts(code: str, params: dict) -> str | None:
@@ -61,6 +62,7 @@ def _texts(code: str, params: dict) -> str | None:
         Note.CANCELLED_BY_CLIENT: _("cancelled by the client on the booking page"),
         Note.CANCELLED_BY_OPERATOR: _("cancelled by the operator"),
         Note.REFUNDED: _("refund paid out"),
+        Note.WITHDRAWN: _("withdrawal declared by the client through the withdrawal function"),
     }
     return texts.get(code)
 

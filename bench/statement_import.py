@@ -47,7 +47,8 @@ def seed():
                          end_at=start + timedelta(minutes=45), name=f"Client {i}", email=f"c{i}@example.org",
                          call_handle=f"client.{i}", lang="de", created_at=NOW, created_by="client",
                          payment_deadline=NOW + timedelta(days=2), fee_cents=9000, currency="EUR",
-                         ical_uid=f"bench-{i}@reflexion", ical_sequence=0, verify_failures=0))
+                         ical_uid=f"bench-{i}@reflexion", ical_sequence=0, verify_failures=0,
+                         session_minutes=45.0, no_answer_minutes=15.0))
     db.session.execute(Booking.__table__.insert(), rows)
     db.session.commit()
     return [r["ref"] for r in rows]

@@ -16,14 +16,30 @@ _KEY = "reflexion_after_commit"
 
 
 def after_commit(callback, *args, **kwargs):
-    """Run ``callback(*args, **kwargs)`` after the current transaction commits."""
-    db.session().info.setdefault(_KEY, []).append((callback, args, kwargs))
+    """Run ``callback(*args, **kwargs)`` after the current transaction commits.
+
+    Registered inside a savepoint (``begin_nested``), it is dropped if that savepoint rolls
+    back and otherwise waits for the outermost commit: SQLAlchemy fires its commit and rollback
+    events for savepoints too, which must neither run nor drop the outer transaction's effects.
+    """
+    session = db.session()
+    session.info.setdefault(_KEY, []).append((session.get_nested_transaction(), callback, args, kwargs))
+
+
+def _within(transaction, savepoint) -> bool:
+    while transaction is not None:
+        if transaction is savepoint:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @event.listens_for(Session, "after_commit")
 def _run_callbacks(session):
+    if session.in_nested_transaction():
+        return  # a savepoint released: its effects wait for the real commit
     callbacks = session.info.pop(_KEY, [])
-    for callback, args, kwargs in callbacks:
+    for _, callback, args, kwargs in callbacks:
         try:
             callback(*args, **kwargs)
         except Exception:
@@ -33,4 +49,10 @@ def _run_callbacks(session):
 
 @event.listens_for(Session, "after_rollback")
 def _drop_callbacks(session):
-    session.info.pop(_KEY, None)
+    savepoint = session.get_nested_transaction()
+    if savepoint is None:
+        session.info.pop(_KEY, None)
+        return
+    # a savepoint rolled back: only the effects registered inside it go
+    kept = [item for item in session.info.get(_KEY, []) if not _within(item[0], savepoint)]
+    session.info[_KEY] = kept

@@ -28,3 +28,7 @@ refund_due = _domain.signal("refund-due")
 refund_completed = _domain.signal("refund-completed")
 #: A booking's time was moved. ``sender``: the booking; ``old_start``: the previous start (UTC).
 booking_moved = _domain.signal("booking-moved")
+
+#: A consumer declared withdrawal through the withdrawal function (sender: the
+#: :class:`~reflexion.booking.models.WithdrawalDeclaration`, matched to a booking or not).
+withdrawal_declared = _domain.signal("withdrawal-declared")

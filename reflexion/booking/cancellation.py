@@ -20,7 +20,7 @@ def can_cancel(booking, actor: Actor) -> bool:
     return State(booking.state) == State.AWAITING_PAYMENT or booking.start_at > clock.now()
 
 
-def cancel_booking(booking, *, actor: Actor, note: str | None = None):
+def cancel_booking(booking, *, actor: Actor, note: str | None = None, withdrawal: bool = False):
     """Cancel ``booking`` and return the audit entry; the caller commits.
 
     - the client may cancel while the booking awaits payment, and a paid one until its start
@@ -31,6 +31,8 @@ def cancel_booking(booking, *, actor: Actor, note: str | None = None):
     it sends ``state_changed``, whose receivers drop the deadline timers and the reminder
     after the commit and queue the cancellation e-mail (with a ``METHOD:CANCEL`` invite, same
     UID, higher SEQUENCE, for a client who had the invite) stating what happens to the fee.
+    ``withdrawal``: the client declared withdrawal (:mod:`reflexion.booking.withdrawal`): the
+    audit note says so and a paid fee is refunded in full.
     Raises :class:`reflexion.booking.states.IllegalTransition` otherwise.
     """
     actor = Actor(actor)
@@ -39,9 +41,11 @@ def cancel_booking(booking, *, actor: Actor, note: str | None = None):
     if was_paid and booking.start_at <= now:
         raise IllegalTransition(booking, State.CANCELLED, actor)
     code = Note.CANCELLED_BY_CLIENT if actor == Actor.CLIENT else Note.CANCELLED_BY_OPERATOR
+    if withdrawal:
+        code = Note.WITHDRAWN
     entry = transition(booking, State.CANCELLED, actor=actor, code=code, note=note, at=now)
     raise_sequence(booking)
     if was_paid:
-        refunds.record_refund(booking, actor, now)
+        refunds.record_refund(booking, actor, now, withdrawal=withdrawal)
     signals.state_changed.send(booking, entry=entry)
     return entry

@@ -87,10 +87,14 @@ def confirmation_code_for(booking) -> str:
     """
     from flask import current_app
 
-    if not booking.confirmation_nonce:
+    return confirmation_code_from(booking.ical_uid, booking.confirmation_nonce, current_app.config["SECRET_KEY"])
+
+
+def confirmation_code_from(ical_uid: str, nonce: str | None, secret: str) -> str:
+    """:func:`confirmation_code_for` from its parts (for data prepared before they are stored)."""
+    if not nonce:
         raise ValueError("no confirmation data issued for this booking")
-    digest = hmac.new(current_app.config["SECRET_KEY"].encode(),
-                      f"confirmation:{booking.ical_uid}:{booking.confirmation_nonce}".encode(), "sha256").digest()
+    digest = hmac.new(secret.encode(), f"confirmation:{ical_uid}:{nonce}".encode(), "sha256").digest()
     number = int.from_bytes(digest[:8], "big") % 10**8
     digits = f"{number:08d}"
     return f"{digits[:4]} {digits[4:]}"

@@ -140,3 +140,25 @@ class Payment(db.Model):
     recorded_by: Mapped[str] = mapped_column(String(16))
 
     booking = relationship("Booking", back_populates="payments")
+
+
+class WithdrawalDeclaration(db.Model):
+    """A withdrawal declared through the withdrawal function (§ 356a BGB, Art. 11a CRD), as typed.
+
+    Every declaration is kept, whether or not it names a booking (``booking_id`` None: the
+    reference and e-mail matched none), so none is lost; the operator sees them in the panel.
+    """
+
+    __tablename__ = "withdrawal_declaration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64))  # as typed
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    lang: Mapped[str] = mapped_column(String(2), default="de")
+    declared_at = mapped_column(UTCDateTime, nullable=False, index=True)
+    booking_id: Mapped[int | None] = mapped_column(db.ForeignKey("booking.id", ondelete="SET NULL"), index=True)
+    #: What became of it (:class:`reflexion.booking.withdrawal.Outcome`)
+    outcome: Mapped[str] = mapped_column(String(32))
+
+    booking = relationship("Booking")

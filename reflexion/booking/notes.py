@@ -44,6 +44,7 @@ class Note(StrEnum):
     ONLINE_PAYMENT_NOT_APPLIED = "online_payment_not_applied"
     #: Stripe refused the refund on every try: the operator pays it back by hand. params: {"error": "…"}
     ONLINE_REFUND_FAILED = "online_refund_failed"
+    WITHDRAWN = "withdrawn"  # the client declared withdrawal through the withdrawal function
 
 
 def _texts(code: str, params: dict) -> str | None:
@@ -82,6 +83,7 @@ def _texts(code: str, params: dict) -> str | None:
         Note.CANCELLED_BY_CLIENT: _("cancelled by the client on the booking page"),
         Note.CANCELLED_BY_OPERATOR: _("cancelled by the operator"),
         Note.REFUNDED: _("refund paid out"),
+        Note.WITHDRAWN: _("withdrawal declared by the client through the withdrawal function"),
     }
     return texts.get(code)
 

@@ -41,27 +41,31 @@ def paid_cents(booking) -> int:
     return booking.fee_cents if booking.confirmed_at is not None else 0
 
 
-def refund_percent(booking, actor: Actor, now: datetime) -> int:
-    """The share of the fee refunded when ``actor`` cancels ``booking`` at ``now``."""
-    if Actor(actor) != Actor.CLIENT:
+def refund_percent(booking, actor: Actor, now: datetime, withdrawal: bool = False) -> int:
+    """The share of the fee refunded when ``actor`` cancels ``booking`` at ``now``.
+
+    A withdrawal (§ 355, § 357a BGB) is refunded in full: it is accepted only before the
+    session starts, so no part of the service (early start or not) has been provided yet.
+    """
+    if Actor(actor) != Actor.CLIENT or withdrawal:
         return 100
     key = "REFUND_PERCENT_BEFORE_CUTOFF" if now < change_cutoff(booking) else "REFUND_PERCENT_AFTER_CUTOFF"
     return max(0, min(100, int(setting(key))))
 
 
-def refund_cents_for(booking, actor: Actor, now: datetime) -> int:
+def refund_cents_for(booking, actor: Actor, now: datetime, withdrawal: bool = False) -> int:
     """The amount refunded (in cents) if ``actor`` cancelled ``booking`` at ``now``."""
-    return paid_cents(booking) * refund_percent(booking, actor, now) // 100
+    return paid_cents(booking) * refund_percent(booking, actor, now, withdrawal) // 100
 
 
-def record_refund(booking, actor: Actor, now: datetime | None = None) -> int:
+def record_refund(booking, actor: Actor, now: datetime | None = None, withdrawal: bool = False) -> int:
     """Store the refund a cancellation of a paid booking gives; return the cents (0: none).
 
     Sends ``signals.refund_due`` (amount as :class:`~decimal.Decimal` in the booking's currency)
     when something is to be paid back. The caller commits.
     """
     now = now or clock.now()
-    cents = refund_cents_for(booking, actor, now)
+    cents = refund_cents_for(booking, actor, now, withdrawal)
     booking.refund_cents = cents
     if cents > 0:
         booking.refund_state = DUE

@@ -36,7 +36,7 @@ from flask import current_app, g, render_template, url_for
 from flask_babel import force_locale, gettext as _
 
 from reflexion import clock, notices
-from reflexion.booking.models import Booking
+from reflexion.booking.models import Booking, WithdrawalDeclaration
 from reflexion.booking.states import CONFIRMED_STATES, LIVE_STATES, State
 from reflexion.calendar.invite import CANCEL, REQUEST, clean_text, invite_bytes
 from reflexion.extensions import db
@@ -60,8 +60,14 @@ OPERATOR_NOTICE_PAID = "operator_notice_paid"
 OPERATOR_NOTICE_CANCELLED = "operator_notice_cancelled"
 ACCESS_KEY_LINK = "access_key_link"  # a link to a new access key, never the key itself
 BOOKING_UPDATED = "booking_updated"  # the booking was moved: old time struck, new time
+OPERATOR_NOTICE_WITHDRAWAL = "operator_notice_withdrawal"
+#: The acknowledgment of receipt of a withdrawal declaration (to the address given, booking or not)
+WITHDRAWAL_RECEIVED = "withdrawal_received"
 KINDS = (BOOKING_RECEIVED, BOOKING_CONFIRMED, REMINDER, BOOKING_EXPIRED, BOOKING_CANCELLED, OPERATOR_NOTICE,
-         OPERATOR_NOTICE_BOOKED, OPERATOR_NOTICE_PAID, OPERATOR_NOTICE_CANCELLED, ACCESS_KEY_LINK, BOOKING_UPDATED)
+         OPERATOR_NOTICE_BOOKED, OPERATOR_NOTICE_PAID, OPERATOR_NOTICE_CANCELLED, ACCESS_KEY_LINK, BOOKING_UPDATED,
+         OPERATOR_NOTICE_WITHDRAWAL, WITHDRAWAL_RECEIVED)
+#: Operator notices about no booking (their e-mail row has none).
+BOOKINGLESS_NOTICES = frozenset({OPERATOR_NOTICE, OPERATOR_NOTICE_WITHDRAWAL})
 
 #: The operator's content-free notices (:mod:`reflexion.notices`), one e-mail kind per event;
 #: all share the ``operator_notice`` templates.
@@ -70,6 +76,7 @@ NOTICE_KINDS = {
     notices.NEW_BOOKING: OPERATOR_NOTICE_BOOKED,
     notices.PAYMENT_CONFIRMED: OPERATOR_NOTICE_PAID,
     notices.CLIENT_CANCELLED: OPERATOR_NOTICE_CANCELLED,
+    notices.WITHDRAWAL_DECLARED: OPERATOR_NOTICE_WITHDRAWAL,
 }
 NOTICE_EVENTS = {kind: event for event, kind in NOTICE_KINDS.items()}
 OPERATOR_NOTICE_KINDS = frozenset(NOTICE_KINDS.values())
@@ -131,8 +138,8 @@ def checked_recipient(text: str) -> str:
 
 def still_needed(kind: str, booking, now) -> None:
     """Raise :class:`NotNeeded` unless an e-mail of ``kind`` still makes sense for ``booking``."""
-    if kind == OPERATOR_NOTICE:
-        return
+    if kind in BOOKINGLESS_NOTICES or kind == WITHDRAWAL_RECEIVED:
+        return  # a receipt is owed whatever became of the booking
     if kind in OPERATOR_NOTICE_KINDS:
         if booking is None:
             raise NotNeeded("the booking is gone")
@@ -173,6 +180,8 @@ def _notice(kind: str, booking, event_at) -> tuple[str, str]:
 def _subject(kind: str, booking, lang: str, event_at=None) -> str:
     if kind in OPERATOR_NOTICE_KINDS:
         return _notice(kind, booking, event_at)[0]
+    if kind == WITHDRAWAL_RECEIVED:
+        return _("We have received your withdrawal")
     start = format_instant(booking.start_at, "short", lang)
     return {
         BOOKING_RECEIVED: lambda: _("Booking %(ref)s received: please pay by %(deadline)s",
@@ -197,10 +206,15 @@ def _context(kind: str, booking, lang: str, event_at=None, params: dict | None =
         "contact_url": url_for("pages.contact", lang=lang, _external=True),
         "privacy_url": url_for("pages.privacy", lang=lang, _external=True),
         "book_url": url_for("booking.calendar", lang=lang, _external=True),
-        # A booking's e-mails quote the rules it was booked under
-        "session_minutes": int(session_length(booking).total_seconds() // 60),
-        "no_answer_minutes": int(no_answer_window(booking).total_seconds() // 60),
     }
+    if kind == WITHDRAWAL_RECEIVED:
+        context.update(_withdrawal_context(params, lang))
+        return context
+    context.update(
+        # A booking's e-mails quote the rules it was booked under
+        session_minutes=int(session_length(booking).total_seconds() // 60),
+        no_answer_minutes=int(no_answer_window(booking).total_seconds() // 60),
+    )
     if kind in OPERATOR_NOTICE_KINDS:
         context["operator_url"] = url_for("operator.dashboard", _external=True)
         context["notice"] = _notice(kind, booking, event_at)[1]
@@ -248,6 +262,25 @@ def _context(kind: str, booking, lang: str, event_at=None, params: dict | None =
             had_invite=had_invite(booking),
         )
     return context
+
+
+def _withdrawal_context(params, lang) -> dict:
+    """What the acknowledgment of a withdrawal repeats: the declaration as given, its date and time
+    (with zone), and — only when it named the booking of that address — what became of it."""
+    declaration = db.session.get(WithdrawalDeclaration, (params or {}).get("declaration_id"))
+    if declaration is None:
+        raise NotNeeded("the declaration is gone")
+    booking = declaration.booking
+    matched = booking is not None and declaration.outcome != "no_match"
+    return {
+        "declaration": declaration,
+        "declared_at": format_instant(declaration.declared_at, "full", lang),
+        "outcome": declaration.outcome if matched else None,
+        "start": format_instant(booking.start_at, "full", lang) if matched else None,
+        "refund": format_money(booking.refund_cents, booking.currency, lang)
+        if matched and booking.refund_cents else None,
+        "terms_url": url_for("pages.terms", lang=lang, _external=True) + "#withdrawal",
+    }
 
 
 def render(kind: str, booking, lang: str, now=None, event_at=None, params: dict | None = None) -> dict:

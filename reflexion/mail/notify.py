@@ -113,6 +113,13 @@ def queue_operator_notice(event: str | None, booking=None):
         return None
 
 
+def withdrawal_declared(declaration, **_):
+    """The acknowledgment of receipt to the address given (matched or not), and the operator's notice."""
+    queue_email(messages.WITHDRAWAL_RECEIVED, recipient=declaration.email, lang=declaration.lang, once=False,
+                params={"declaration_id": declaration.id})
+    queue_operator_notice(notices.WITHDRAWAL_DECLARED)
+
+
 def message_received(message, **_):
     """Tell the operator that a contact message is waiting: no name, no content, no address."""
     return queue_operator_notice(notices.NEW_MESSAGE)
@@ -141,3 +148,4 @@ def connect_signals():
     signals.state_changed.connect(state_changed)
     signals.message_received.connect(message_received)
     signals.booking_moved.connect(booking_moved)
+    signals.withdrawal_declared.connect(withdrawal_declared)

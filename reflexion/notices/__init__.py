@@ -1,7 +1,7 @@
 """Notices to the operator: which events they report, and what they say.
 
-Four events tell the operator that something happened without them: a client booked, a fee
-was confirmed as paid, a client cancelled, a contact message arrived. A notice carries the
+Five events tell the operator that something happened without them: a client booked, a fee
+was confirmed as paid, a client cancelled, a contact message arrived, a withdrawal was declared. A notice carries the
 booking reference and times (with their zone) — never a name, an address, a handle, a message
 or confirmation data — so it may travel by plain e-mail (``mail.notify``, to
 ``MAIL_OPERATOR_NOTICE``) and by push services (``notices.push``, to ``NOTICE_URLS``).
@@ -16,7 +16,8 @@ NEW_BOOKING = "new_booking"
 PAYMENT_CONFIRMED = "payment_confirmed"
 CLIENT_CANCELLED = "client_cancelled"
 NEW_MESSAGE = "new_message"
-EVENTS = (NEW_BOOKING, PAYMENT_CONFIRMED, CLIENT_CANCELLED, NEW_MESSAGE)
+WITHDRAWAL_DECLARED = "withdrawal_declared"
+EVENTS = (NEW_BOOKING, PAYMENT_CONFIRMED, CLIENT_CANCELLED, NEW_MESSAGE, WITHDRAWAL_DECLARED)
 
 #: The language notices are written in.
 NOTICE_LANG = "de"
@@ -61,4 +62,8 @@ def notice_text(event: str, *, at, ref: str | None = None, start=None) -> tuple[
             return (_("A new message is waiting in the operator panel"),
                     _("A new message arrived through the contact form at %(at)s. For privacy it is not "
                       "sent here; read it in the operator panel.", at=when))
+        if event == WITHDRAWAL_DECLARED:
+            return (_("A withdrawal was declared"),
+                    _("A withdrawal was declared through the withdrawal function at %(at)s. The declaration "
+                      "and what became of it are listed in the operator panel.", at=when))
     raise ValueError(f"unknown notice event {event}")

@@ -111,8 +111,13 @@ def message_received(message, **_):
     queue_push(notices.NEW_MESSAGE)
 
 
+def withdrawal_declared(declaration, **_):
+    queue_push(notices.WITHDRAWAL_DECLARED)
+
+
 def connect_signals():
     """Subscribe the push notices to the domain's signals (at app start)."""
     signals.booking_created.connect(booking_created)
     signals.state_changed.connect(state_changed)
     signals.message_received.connect(message_received)
+    signals.withdrawal_declared.connect(withdrawal_declared)

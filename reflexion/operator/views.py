@@ -12,6 +12,7 @@ from reflexion.booking.refunds import RefundError, mark_refunded, refund_due_boo
 from reflexion.booking.models import Booking
 from reflexion.booking.payments import PaymentError, confirm_payment
 from reflexion.booking.states import Actor, IllegalTransition
+from reflexion.booking.withdrawal import outcome_labels as withdrawal_outcome_labels, recent_declarations
 from reflexion.db import abandon, discard_changes, keep_changes
 from reflexion.calendar import feed
 from reflexion.extensions import db, limiter
@@ -156,6 +157,8 @@ def dashboard():
         unpaid=board.awaiting_payment(),
         refunds_due=refund_due_bookings(),
         online_attention=checkouts_needing_attention(),
+        withdrawals=recent_declarations(20),
+        withdrawal_outcomes=withdrawal_outcome_labels(),
         messages=board.recent_messages(),
         unread=board.unread_count(),
         feed_url=feed.feed_url(scheme="webcal"),

@@ -2,8 +2,9 @@
 from babel.numbers import format_decimal
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
+from reflexion.booking.withdrawal import declare_withdrawal
 from reflexion.extensions import limiter
-from reflexion.pages.forms import ContactForm
+from reflexion.pages.forms import ContactForm, WithdrawalForm
 from reflexion.pages.legal import connected_payment_provider, own_text
 from reflexion.platforms import HandleError
 from reflexion.pages.operations import receive_message
@@ -89,3 +90,29 @@ def contact():
             return render_template("pages/contact.html", form=form), 400
         return redirect(url_for(".contact", sent=1), code=303)
     return render_template("pages/contact.html", form=form, sent=request.args.get("sent") == "1")
+
+
+# -- the withdrawal function (§ 356a BGB): form, confirmation step, acknowledgment -------------
+
+@bp.route("/withdraw", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 60 per day", methods=["POST"])
+def withdraw():
+    """Step one: reference, name, e-mail. A valid form leads to the confirmation step."""
+    form = WithdrawalForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("pages/withdraw.html", form=form), 400
+        return render_template("pages/withdraw_confirm.html", form=form)
+    return render_template("pages/withdraw.html", form=form)
+
+
+@bp.route("/withdraw/confirm", methods=["POST"])
+@limiter.limit("5 per minute; 30 per day")
+def withdraw_confirm():
+    """Step two ("Confirm withdrawal"): the declaration is made, kept, and its receipt e-mailed."""
+    form = WithdrawalForm()
+    if not form.validate():
+        return render_template("pages/withdraw.html", form=form), 400
+    declaration = declare_withdrawal(reference=form.reference.data, name=form.name.data, email=form.email.data,
+                                     lang=g.lang)
+    return render_template("pages/withdraw_done.html", declaration=declaration)

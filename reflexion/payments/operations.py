@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from reflexion import clock
 from reflexion.booking.codes import normalise_reference
 from reflexion.booking.models import Booking
-from reflexion.booking.payments import confirm_payment
+from reflexion.booking.payments import PreparedConfirmations, confirm_payment
 from reflexion.booking.states import Actor, State, can_transition
 from reflexion.extensions import db
 from reflexion.payments.matching import (
@@ -97,9 +97,35 @@ def import_statement(data: bytes, *, filename: str | None = None, actor: str = "
     received = [(position, line, identity, [] if identity in seen else candidate_references(line_texts(line)))
                 for position, line, identity in received]
     by_ref = _bookings_by_ref({ref for _, _, _, refs in received for ref in refs})
+    with PreparedConfirmations() as prepared:
+        _match_and_store(result, received, seen, by_ref, prepared, actor=actor, now=now)
+    record.lines_total = len(statement.lines)
+    record.matched = result.count(Outcome.MATCHED)
+    record.needs_attention = result.count(*NEEDS_ATTENTION)
+    record.already_imported = result.count(ALREADY_IMPORTED)
+    record.skipped = result.count(SKIPPED)
+    db.session.flush()
+    return result
+
+
+def _match_and_store(result, received, seen, by_ref, prepared, *, actor, now):
+    """Decide each new credit's outcome, store the entries, confirm the matches.
+
+    The matches' confirmation data are hashed on worker threads from the moment a match is
+    found (``prepared``) while the other lines are decided and inserted; the confirmations run
+    last, in the file's order, each taking its hash when it is ready.
+    """
+    record = result.record
     suggest = _Suggestions()
     paid_now: set[int] = set()
-    rows = []
+    rows, matches = [], []
+    # Start the slow hashes at once for the credits that look like matches (each is decided
+    # again, in the file's order, below; data prepared for nothing is dropped).
+    for _, line, identity, refs in received:
+        if refs and identity not in seen:
+            booking = _named_booking(refs, by_ref, paid_now)
+            if booking is not None and classify(line, booking) == Outcome.MATCHED and not prepared.has(booking):
+                prepared.prepare(booking)
     for position, line, identity, refs in received:
         if identity in seen:
             result.lines[position] = LineResult(line, ALREADY_IMPORTED)
@@ -111,7 +137,7 @@ def import_statement(data: bytes, *, filename: str | None = None, actor: str = "
             # Loose candidates that name no booking are ordinary words ("GespRAECHDEzember").
             written = looks_like_reference(line_texts(line))
             outcome = Outcome.UNKNOWN_REFERENCE if written else Outcome.NO_REFERENCE
-            booking = suggest.for_line(line, refs if written else [])
+            booking = suggest.for_line(line, refs if written else [], paid_now)
         values = dict(
             import_id=record.id, identity=identity, account=line.account[:64],
             entry_ref=(line.tx_ref or line.entry_ref or "")[:120] or None, booked_on=line.booked_on,
@@ -124,27 +150,27 @@ def import_statement(data: bytes, *, filename: str | None = None, actor: str = "
         )
         item = LineResult(line, outcome.value, identity=identity, booking=booking)
         if outcome == Outcome.MATCHED:
-            entry = StatementEntry(**values)
-            db.session.add(entry)
-            _confirm(entry, booking, actor=actor, now=now, note="matched by reference, amount and currency",
-                     action="matched")
             paid_now.add(booking.id)
-            item._entry = entry
+            if not prepared.has(booking):
+                prepared.prepare(booking)
+            matches.append((item, values))
         else:
             rows.append(values)
         result.lines[position] = item
+    # The matched entries first (ORM objects: the payment and the audit action refer to them),
+    # as before; their confirmation waits until the bulk insert below is done.
+    for item, values in matches:
+        item._entry = StatementEntry(**values)
+        db.session.add(item._entry)
     if rows:
         # One executemany for the many entries that only wait for the operator (the ORM would
         # insert them one by one to learn their ids, which nothing here needs).
+        db.session.flush()
         for chunk in _chunks(rows):
             db.session.execute(insert(StatementEntry.__table__), chunk)
-    record.lines_total = len(statement.lines)
-    record.matched = result.count(Outcome.MATCHED)
-    record.needs_attention = result.count(*NEEDS_ATTENTION)
-    record.already_imported = result.count(ALREADY_IMPORTED)
-    record.skipped = result.count(SKIPPED)
-    db.session.flush()
-    return result
+    for item, _ in matches:
+        _confirm(item._entry, item.booking, actor=actor, now=now, note="matched by reference, amount and currency",
+                 action="matched", prepared=prepared)
 
 
 def _identity(line: StatementLine, occurrences: Counter) -> str:
@@ -204,27 +230,28 @@ class _Suggestions:
                 self.by_pattern[code[:i] + "?" + code[i + 1:]].append(booking)
             self.by_name[normalised_name(booking.name)].append(booking)
 
-    def for_line(self, line, refs) -> Booking | None:
+    def for_line(self, line, refs, paid_now=frozenset()) -> Booking | None:
+        """``paid_now``: bookings this import confirms (no longer awaiting payment)."""
         if not self._loaded:
             self._load()
         for ref in refs:
             code = ref[2:]
             for i in range(len(code)):
-                near = self.by_pattern.get(code[:i] + "?" + code[i + 1:])
-                if near and len(near) == 1:
+                near = [b for b in self.by_pattern.get(code[:i] + "?" + code[i + 1:], ()) if b.id not in paid_now]
+                if len(near) == 1:
                     return near[0]
         same_name = [b for b in self.by_name.get(normalised_name(line.debtor_name), [])
-                     if line.debtor_name and b.currency == line.currency]
+                     if line.debtor_name and b.currency == line.currency and b.id not in paid_now]
         exact = [b for b in same_name if b.fee_cents == line.amount_cents]
         if len(exact) == 1:
             return exact[0]
         return same_name[0] if len(same_name) == 1 else None
 
 
-def _confirm(entry, booking, *, actor, now, note, action="confirmed"):
+def _confirm(entry, booking, *, actor, now, note, action="confirmed", prepared=None):
     """Confirm ``booking`` with the entry's money (the one way a payment enters)."""
     confirm_payment(booking, actor=Actor.OPERATOR, method=METHOD, amount_cents=entry.amount_cents,
-                    currency=entry.currency, provider_reference=entry.entry_ref)
+                    currency=entry.currency, provider_reference=entry.entry_ref, prepared=prepared)
     payment = booking.payments[-1]
     payment.booked_on = entry.booked_on
     entry.payment = payment

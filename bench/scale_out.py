@@ -282,7 +282,7 @@ def run_scenario(args, folder, network, proxy_port, proxy_name, here, flask, sta
     from reflexion.booking import codes
     from reflexion.booking.models import Booking
     from reflexion.extensions import db
-    from reflexion.sessions import actions
+    from reflexion.conversations import actions
 
     app = create_app()
     base = f"http://127.0.0.1:{proxy_port}"

@@ -189,7 +189,7 @@ def _register_blueprints(app):
     from reflexion.privacy.views import bp as privacy_bp
     from reflexion.payments.stripe_views import bp as stripe_bp
     from reflexion.receipts.views import bp as receipts_bp
-    from reflexion.sessions.views import bp as sessions_bp
+    from reflexion.conversations.views import bp as sessions_bp
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(booking_bp)

@@ -1,7 +1,7 @@
 """Helpers for templates, and the app-wide filters and tests of the booking lifecycle."""
 from flask import request, url_for
 
-from reflexion.sessions.panel import (
+from reflexion.conversations.panel import (
     actor_label,
     format_instant_seconds,
     is_paid,

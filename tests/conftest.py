@@ -176,7 +176,7 @@ def make_booking(db):
              call_handle="erika.muster", lang="de", access_key="abcd-efgh-jkmn", call_platform="teams"):
         from datetime import timedelta
 
-        from reflexion.sessions.deadlines import session_end
+        from reflexion.conversations.deadlines import session_end
 
         counter["n"] += 1
         now = clock.now()

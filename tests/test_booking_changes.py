@@ -22,7 +22,7 @@ from reflexion.jobs import timers
 from reflexion.jobs.scheduling import job_status, scheduled_time
 from reflexion.mail.models import OutgoingEmail
 from reflexion.mail.tasks import reminder_job_id
-from reflexion.sessions.deadlines import PURPOSES
+from reflexion.conversations.deadlines import PURPOSES
 
 UTC = timezone.utc
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Mon 09:00 MEZ

@@ -107,7 +107,7 @@ def test_every_operator_page_has_no_axe_violation(live_server, browser, axe_sour
         page.click("button[type=submit]")
         page.wait_for_url("**/operator/")
         for path in ["", "bookings/new", "availability/", "messages", "privacy/", "account", "settings/", "payments/import",
-                     f"sessions/{scene['paid'].id}", f"sessions/{scene['unpaid'].id}",
+                     f"conversations/{scene['paid'].id}", f"conversations/{scene['unpaid'].id}",
                      f"bookings/{scene['unpaid'].id}/move"]:
             _check(page, axe_source, f"{live_server}/operator/{path}",
                    f"op-{tag}-{width}-{re.sub(r'[^a-z0-9]+', '_', path) or 'dashboard'}", found)

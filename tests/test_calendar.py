@@ -134,7 +134,7 @@ def test_cancel_and_update_keep_uid_and_raise_sequence(app, db, make_booking, fr
     first = _event(_parse(invite_bytes(booking)))
 
     from reflexion.calendar.invite import raise_sequence
-    from reflexion.sessions.deadlines import session_end
+    from reflexion.conversations.deadlines import session_end
 
     booking.start_at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     booking.end_at = session_end(booking.start_at)

@@ -139,8 +139,8 @@ def test_a_deadline_becomes_due_when_the_checked_clock_is_90_s_ahead(app, db, re
                                                                        make_booking):
     from reflexion.booking.models import Transition
     from reflexion.jobs.reconcile import reconcile
-    from reflexion.sessions.deadlines import no_answer_deadline, no_answer_window
-    from reflexion.sessions.deadlines import due_transitions
+    from reflexion.conversations.deadlines import no_answer_deadline, no_answer_window
+    from reflexion.conversations.deadlines import due_transitions
 
     # Started, not answered; by the system clock the no-answer deadline is a minute away.
     start = clock.system_utc() - no_answer_window() + timedelta(seconds=60)

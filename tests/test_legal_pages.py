@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from reflexion.booking.models import Booking
 from reflexion.pages.legal import plain_text_html
-from reflexion.sessions.deadlines import starts_within_withdrawal_period, withdrawal_period_end
+from reflexion.conversations.deadlines import starts_within_withdrawal_period, withdrawal_period_end
 
 UTC = timezone.utc
 BOOKED_AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 MEZ

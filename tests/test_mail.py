@@ -217,7 +217,7 @@ def test_reminder_is_scheduled_at_confirmation_sent_once_and_dropped_on_cancel(a
     from rq.registry import ScheduledJobRegistry
 
     from reflexion.jobs.queue import TIMERS, get_queue
-    from reflexion.sessions.deadlines import reminder_time
+    from reflexion.conversations.deadlines import reminder_time
 
     start = MONDAY_MORNING + timedelta(days=3)
     frozen_now(MONDAY_MORNING)

@@ -16,7 +16,7 @@ from reflexion.jobs.queue import ALL_QUEUES, DEFAULT, get_queue
 from reflexion.jobs.scheduling import job_status, scheduled_time
 from reflexion.redis_conn import get_redis
 from mail_helpers import run_worker
-from reflexion.sessions.deadlines import PURPOSES
+from reflexion.conversations.deadlines import PURPOSES
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
@@ -175,7 +175,7 @@ def test_the_sweep_reschedules_the_timers_after_its_commit_without_an_error(app,
 def test_the_next_deadline_is_kept_on_the_row_for_the_sweep(app, db, frozen_now, make_booking):
     """``next_deadline_at`` follows every state change: the sweep's query finds exactly the due ones."""
     from reflexion.jobs.reconcile import overdue_bookings
-    from reflexion.sessions.deadlines import next_deadline
+    from reflexion.conversations.deadlines import next_deadline
 
     frozen_now(START - timedelta(days=1))
     booking = make_booking(START, state="confirmed")
@@ -280,7 +280,7 @@ def test_a_cancellation_runs_each_effect_once(app, db, frozen_now, make_booking)
     frozen_now(START - timedelta(days=1))
     booking = make_booking(START, state="confirmed")
     cancel_booking(booking, actor=Actor.OPERATOR)
-    pending = [(callback, args) for callback, args, _ in db.session.info[_KEY]]
+    pending = [(callback, args) for _savepoint, callback, args, _ in db.session.info[_KEY]]
     names = [callback.__name__ for callback, _ in pending]
     assert names.count("apply_timer_plan") == 1
     assert dict(pending)[timers.apply_timer_plan] == (booking.id, {})

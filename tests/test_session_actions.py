@@ -8,7 +8,7 @@ from reflexion.booking import codes
 from reflexion.booking.models import Transition
 from reflexion.booking.notes import entry_text_en
 from reflexion.booking.states import IllegalTransition
-from reflexion.sessions import actions
+from reflexion.conversations import actions
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 

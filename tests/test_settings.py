@@ -175,7 +175,7 @@ def test_new_session_rules_start_a_new_terms_version(app, db, frozen_now):
 
 def test_a_booking_keeps_the_rules_it_was_made_under(app, db, weekly_hours, frozen_now):
     from reflexion.booking import operations
-    from reflexion.sessions.deadlines import hard_end, no_answer_deadline
+    from reflexion.conversations.deadlines import hard_end, no_answer_deadline
 
     frozen_now(NOW)
     start = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)    # Wed 10:00 MEZ

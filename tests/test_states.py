@@ -15,8 +15,8 @@ from reflexion.booking.states import (
     can_transition,
 )
 from reflexion.booking.transitions import transition
-from reflexion.sessions.deadlines import due_transitions, next_deadline
-from reflexion.sessions.lifecycle import apply_deadlines
+from reflexion.conversations.deadlines import due_transitions, next_deadline
+from reflexion.conversations.lifecycle import apply_deadlines
 from frozen import NOW
 
 

@@ -168,7 +168,7 @@ def test_no_show_and_hard_end_land_on_time(app, db, make_booking, worker):
     """A no-show lands within 2 s of its deadline; a verified session completes at its hard end.
     Both are recorded at the deadline instant by the worker."""
     from reflexion.booking import codes
-    from reflexion.sessions import actions
+    from reflexion.conversations import actions
 
     worker.start()
     now = clock.now()

@@ -19,7 +19,7 @@ from reflexion.booking import rules
 from reflexion.booking.models import Booking
 from reflexion.booking.states import LIVE_STATES
 from reflexion.extensions import db
-from reflexion.sessions.deadlines import session_end, session_length
+from reflexion.conversations.deadlines import session_end, session_length
 
 
 @dataclass(frozen=True, order=True)

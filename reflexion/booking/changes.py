@@ -27,7 +27,7 @@ from reflexion.booking.operations import BookingError, SlotTaken, SlotUnavailabl
 from reflexion.booking.states import Actor, State
 from reflexion.extensions import db
 from reflexion.i18n import practice_zone
-from reflexion.sessions.deadlines import change_cutoff, next_deadline
+from reflexion.conversations.deadlines import change_cutoff, next_deadline
 from reflexion.settings import setting
 
 #: States in which a booking can still be moved (nobody has called yet).

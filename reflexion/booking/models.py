@@ -6,7 +6,7 @@ from reflexion.booking import methods
 from reflexion.booking.states import LIVE_STATES, State
 from reflexion.db_types import UTCDateTime
 from reflexion.extensions import db
-from reflexion.sessions.deadlines import next_deadline, no_answer_window
+from reflexion.conversations.deadlines import next_deadline, no_answer_window
 
 _live = ", ".join(f"'{s.value}'" for s in sorted(LIVE_STATES))
 
@@ -40,7 +40,7 @@ class Booking(db.Model):
     session_minutes: Mapped[float] = mapped_column(Float, nullable=False)
     no_answer_minutes: Mapped[float] = mapped_column(Float, nullable=False)
     payment_deadline = mapped_column(UTCDateTime)
-    #: When the clock alone changes this booking next (:func:`~reflexion.sessions.deadlines.next_deadline`),
+    #: When the clock alone changes this booking next (:func:`~reflexion.conversations.deadlines.next_deadline`),
     #: kept current on every write; the reconcile sweep's indexed query.
     next_deadline_at = mapped_column(UTCDateTime, index=True)
     fee_cents: Mapped[int] = mapped_column()

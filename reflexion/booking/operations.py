@@ -17,7 +17,7 @@ from reflexion.booking.models import Booking, Transition
 from reflexion.booking.states import LIVE_STATES, Actor, State
 from reflexion.extensions import db
 from reflexion.i18n import fee_cents, practice_zone
-from reflexion.sessions.deadlines import session_end, starts_within_withdrawal_period
+from reflexion.conversations.deadlines import session_end, starts_within_withdrawal_period
 from reflexion.settings import setting
 
 #: Advisory-lock key that serialises writers of the schedule on PostgreSQL.
@@ -144,7 +144,7 @@ def needs_early_start_request(start: datetime, now: datetime | None = None) -> b
     """Whether booking ``start`` now needs the client's express request to begin early.
 
     A session inside the 14-day withdrawal period is held only on that request
-    (:func:`reflexion.sessions.deadlines.starts_within_withdrawal_period`).
+    (:func:`reflexion.conversations.deadlines.starts_within_withdrawal_period`).
     """
     return starts_within_withdrawal_period(start, now or clock.now())
 

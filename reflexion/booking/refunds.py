@@ -20,7 +20,7 @@ from reflexion.booking.models import Booking, Transition
 from reflexion.booking.notes import Note
 from reflexion.booking.states import Actor, State
 from reflexion.extensions import db
-from reflexion.sessions.deadlines import change_cutoff
+from reflexion.conversations.deadlines import change_cutoff
 from reflexion.settings import setting
 
 DUE = "due"

@@ -6,7 +6,7 @@ from reflexion import clock
 from reflexion.booking.models import Booking, Transition
 from reflexion.booking.states import Actor, IllegalTransition, State, can_transition
 from reflexion.extensions import db
-from reflexion.sessions.deadlines import next_deadline
+from reflexion.conversations.deadlines import next_deadline
 
 
 def transition(booking, to: State, *, actor: Actor, at=None, code: str | None = None,

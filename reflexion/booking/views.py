@@ -22,7 +22,7 @@ from reflexion.i18n import practice_zone
 from reflexion.mail.notify import access_key_link_requested
 from reflexion.payments.stripe_checkout import CheckoutUnavailable, can_pay_online, enabled as online_payment_enabled
 from reflexion.payments.stripe_checkout import start_checkout
-from reflexion.sessions.deadlines import change_cutoff
+from reflexion.conversations.deadlines import change_cutoff
 from reflexion.settings import setting
 
 bp = Blueprint("booking", __name__, url_prefix="/<lang>")

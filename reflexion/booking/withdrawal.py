@@ -26,7 +26,7 @@ from reflexion.booking.cancellation import can_cancel, cancel_booking
 from reflexion.booking.models import Booking, WithdrawalDeclaration
 from reflexion.booking.states import FINAL_STATES, SESSION_STATES, Actor, IllegalTransition, State
 from reflexion.extensions import db
-from reflexion.sessions.deadlines import withdrawal_period_end
+from reflexion.conversations.deadlines import withdrawal_period_end
 
 class Outcome(StrEnum):
     WITHDRAWN = "withdrawn"  # the booking is cancelled, the fee (if paid) refunded in full

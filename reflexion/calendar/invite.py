@@ -24,7 +24,7 @@ from icalendar import Alarm, Calendar, Event, Timezone, TimezoneDaylight, Timezo
 from reflexion import clock
 from reflexion.platforms import booked_call
 from reflexion.booking.states import State
-from reflexion.sessions.deadlines import no_answer_window, session_length
+from reflexion.conversations.deadlines import no_answer_window, session_length
 from reflexion.settings import setting
 
 PRODID = "-//Internet Reflexion//Reflexion booking system//EN"

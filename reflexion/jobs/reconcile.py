@@ -12,8 +12,8 @@ from reflexion import clock
 from reflexion.booking.models import Booking
 from reflexion.booking.states import IllegalTransition
 from reflexion.extensions import db
-from reflexion.sessions.deadlines import next_deadline
-from reflexion.sessions.lifecycle import apply_deadlines
+from reflexion.conversations.deadlines import next_deadline
+from reflexion.conversations.lifecycle import apply_deadlines
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Deadline timers: RQ jobs at a booking's deadlines, idempotent, re-reading the booking.
 
-Which timers a booking needs comes from :mod:`reflexion.sessions.deadlines`. A job only asks
-:func:`reflexion.sessions.lifecycle.apply_deadlines` to apply what is due
+Which timers a booking needs comes from :mod:`reflexion.conversations.deadlines`. A job only asks
+:func:`reflexion.conversations.lifecycle.apply_deadlines` to apply what is due
 at the checked clock's now; if the operator (or another job, or the reconcile sweep) got
 there first, it does nothing. Job ids are ``booking-<id>-<purpose>``: scheduling again moves
 a job, and a booking that is cancelled, rescheduled or finished drops the jobs it no longer
@@ -26,8 +26,8 @@ from reflexion.jobs.queue import DEFAULT, get_queue, job_app
 from reflexion.jobs.scheduling import cancel, schedule_at
 from reflexion.mail import messages, tasks
 from reflexion.mail.models import OutgoingEmail
-from reflexion.sessions.deadlines import PURPOSES, needs_reminder, reminder_time, timer_instants
-from reflexion.sessions.lifecycle import apply_deadlines
+from reflexion.conversations.deadlines import PURPOSES, needs_reminder, reminder_time, timer_instants
+from reflexion.conversations.lifecycle import apply_deadlines
 
 log = logging.getLogger(__name__)
 

@@ -42,11 +42,11 @@ from reflexion.calendar.invite import CANCEL, REQUEST, clean_text, invite_bytes
 from reflexion.extensions import db
 from reflexion.i18n import format_instant, format_money
 from reflexion.platforms import booked_call
-from reflexion.sessions.deadlines import needs_reminder
+from reflexion.conversations.deadlines import needs_reminder
 from reflexion.booking.access import new_key_token
 from reflexion.booking.payment_qr import payment_qr
 from reflexion.receipts import documents as receipts
-from reflexion.sessions.deadlines import no_answer_window, session_length
+from reflexion.conversations.deadlines import no_answer_window, session_length
 from reflexion.settings import setting
 
 BOOKING_RECEIVED = "booking_received"

@@ -18,7 +18,7 @@ from reflexion.extensions import db
 from reflexion.mail import messages, tasks
 from reflexion.mail.models import OutgoingEmail
 from reflexion.mail.tasks import queue_email
-from reflexion.sessions.deadlines import needs_reminder, reminder_time
+from reflexion.conversations.deadlines import needs_reminder, reminder_time
 from reflexion.settings import setting
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def state_changed(booking, entry):
     """Queue the e-mail for a state change (confirmed, expired, cancelled), if any.
 
     Confirmation also schedules the reminder (``booking-<id>-reminder`` at
-    :func:`reflexion.sessions.deadlines.reminder_time`, only if still ahead); a final state
+    :func:`reflexion.conversations.deadlines.reminder_time`, only if still ahead); a final state
     cancels it.
     """
     to = State(entry.to_state)

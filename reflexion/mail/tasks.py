@@ -26,7 +26,7 @@ from reflexion.jobs.scheduling import cancel, schedule_at
 from reflexion.mail import messages, transport
 from reflexion.mail.models import OutgoingEmail
 from reflexion.redis_conn import get_redis
-from reflexion.sessions.deadlines import needs_reminder
+from reflexion.conversations.deadlines import needs_reminder
 
 log = logging.getLogger(__name__)
 

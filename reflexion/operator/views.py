@@ -182,7 +182,7 @@ def find():
     if booking is None:
         flash(_("No booking has this reference."), "error")
         return redirect(url_for(".dashboard"), code=303)
-    return redirect(url_for("sessions.panel", booking_id=booking.id), code=303)
+    return redirect(url_for("conversations.panel", booking_id=booking.id), code=303)
 
 
 @bp.route("/bookings/new", methods=["GET", "POST"])
@@ -212,7 +212,7 @@ def new_booking():
         return render_template("operator/booking_form.html", form=form), 409
     session[NEW_BOOKING] = {"id": new.booking.id, "ref": new.booking.ref, "key": new.access_key}
     flash(_("Booking %(ref)s has been made.", ref=new.booking.ref), "success")
-    return redirect(url_for("sessions.panel", booking_id=new.booking.id), code=303)
+    return redirect(url_for("conversations.panel", booking_id=new.booking.id), code=303)
 
 
 @bp.route("/bookings/<int:booking_id>/mark-paid", methods=["POST"])
@@ -296,7 +296,7 @@ def move(booking_id):
         form.confirm.data = ""
         return _move_page(booking, form, status=409 if exc.reason in ("overlap", "taken", "stale") else 400)
     flash(_("Booking %(ref)s has been moved; the client receives the updated invite.", ref=booking.ref), "success")
-    return redirect(url_for("sessions.panel", booking_id=booking.id), code=303)
+    return redirect(url_for("conversations.panel", booking_id=booking.id), code=303)
 
 
 def _move_problem(booking, new_start, expected) -> str | None:
@@ -332,7 +332,7 @@ def refunded(booking_id):
 def _back(booking) -> str:
     """Return to the page the button was on: the session page, or the dashboard."""
     if request.form.get("back") == "session":
-        return url_for("sessions.panel", booking_id=booking.id)
+        return url_for("conversations.panel", booking_id=booking.id)
     return url_for(".dashboard")
 
 

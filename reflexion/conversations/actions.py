@@ -19,7 +19,7 @@ from reflexion.booking.notes import Note
 from reflexion.booking.states import Actor, IllegalTransition, State
 from reflexion.booking.transitions import transition
 from reflexion.extensions import db
-from reflexion.sessions.lifecycle import apply_deadlines
+from reflexion.conversations.lifecycle import apply_deadlines
 
 log = logging.getLogger(__name__)
 

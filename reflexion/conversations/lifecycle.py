@@ -1,6 +1,6 @@
-"""Applying the clock's decisions: the deadline transitions of :mod:`reflexion.sessions.deadlines`.
+"""Applying the clock's decisions: the deadline transitions of :mod:`reflexion.conversations.deadlines`.
 
-:func:`apply_deadlines` makes the moves that :func:`~reflexion.sessions.deadlines.due_transitions`
+:func:`apply_deadlines` makes the moves that :func:`~reflexion.conversations.deadlines.due_transitions`
 lists, recorded at their deadlines (so a late worker still writes the right instant). The
 timer jobs, the reconcile sweep and the operator's actions call it; the panel's (read-only) GET
 shows the same moves without writing them (:class:`AsTheClockHasIt`).
@@ -11,7 +11,7 @@ from reflexion import signals
 from reflexion.booking.models import Transition
 from reflexion.booking.states import Actor, State
 from reflexion.booking.transitions import transition
-from reflexion.sessions.deadlines import NOTES, due_transitions
+from reflexion.conversations.deadlines import NOTES, due_transitions
 
 
 def apply_deadlines(booking, now: datetime) -> list:
@@ -38,7 +38,7 @@ class AsTheClockHasIt:
     very second, or the sweep is on its way) are applied in memory: the state, the end and the
     audit lines they will write (same instant, same actor, same note). The panel's GET shows
     this; the timer job and the reconcile sweep record it, and an operator's action records it
-    first too (:func:`reflexion.sessions.actions.catch_up`). Everything else reads through to
+    first too (:func:`reflexion.conversations.actions.catch_up`). Everything else reads through to
     the booking.
     """
 

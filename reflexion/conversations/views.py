@@ -1,7 +1,7 @@
 """Operator session panel with live countdowns (htmx-polled partial) and the call's actions.
 
 ``GET /operator/sessions/<id>`` is the full page; the same URL asked by htmx returns only the
-live partial (``sessions/_live.html``), which polls itself every second. Once the session is
+live partial (``conversations/_live.html``), which polls itself every second. Once the session is
 over the partial comes without its trigger and with HTTP 286, so polling stops. When the
 state changed since the browser last saw it (``?seen=``), the partial also carries the
 action buttons and the history as out-of-band swaps.
@@ -18,13 +18,13 @@ from reflexion.extensions import db, htmx, limiter
 from reflexion.i18n import format_instant
 from reflexion.operator.auth import guard_operator_request
 from reflexion.operator.forms import ActionForm, CancelForm, MarkPaidForm
-from reflexion.sessions import actions
-from reflexion.sessions.deadlines import due_transitions
-from reflexion.sessions.forms import NoteForm, VerifyForm
-from reflexion.sessions.lifecycle import AsTheClockHasIt
-from reflexion.sessions.panel import live_view, state_label, texts
+from reflexion.conversations import actions
+from reflexion.conversations.deadlines import due_transitions
+from reflexion.conversations.forms import NoteForm, VerifyForm
+from reflexion.conversations.lifecycle import AsTheClockHasIt
+from reflexion.conversations.panel import live_view, state_label, texts
 
-bp = Blueprint("sessions", __name__, url_prefix="/operator/sessions")
+bp = Blueprint("conversations", __name__, url_prefix="/operator/sessions")
 
 STOP_POLLING = 286
 
@@ -69,7 +69,7 @@ def panel(booking_id):
                 and not due_transitions(row, now)):
             # The every-second case: nothing to record, nothing new to show but the clock. The
             # template needs nothing from the context processors, so it is rendered directly.
-            template = current_app.jinja_env.get_template("sessions/_live.html")
+            template = current_app.jinja_env.get_template("conversations/_live.html")
             return _partial_response(template.render(
                 view=live_view(row, now), live_url=request.path, live_title=texts(row)["title"]))
     # Read-only: deadlines the worker has not recorded yet are shown as the clock decided them
@@ -90,9 +90,9 @@ def _partial_response(html, over=False):
 
 def _live_partial(booking, now):
     context = _panel_context(booking, now, oob=True)
-    html = render_template("sessions/_live.html", **context)
+    html = render_template("conversations/_live.html", **context)
     if request.args.get("seen") != booking.state:
-        html += render_template("sessions/_changed.html", **context)
+        html += render_template("conversations/_changed.html", **context)
     return _partial_response(html, over=context["view"].over)
 
 
@@ -125,7 +125,7 @@ def _render_panel(booking, now, status=200, error=None, **forms):
     else:
         new = None
     response = current_app.make_response((
-        render_template("sessions/panel.html", error=error, new_booking=new, **_panel_context(booking, now, **forms)),
+        render_template("conversations/panel.html", error=error, new_booking=new, **_panel_context(booking, now, **forms)),
         status,
     ))
     response.vary.add("HX-Request")

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from reflexion.booking.states import FINAL_STATES, NEVER_CALLED, PAID_STATES, State
 from reflexion.booking.notes import entry_text
 from reflexion.i18n import practice_zone, select_locale
-from reflexion.sessions.deadlines import hard_end, no_answer_deadline, no_answer_window, session_length
+from reflexion.conversations.deadlines import hard_end, no_answer_deadline, no_answer_window, session_length
 
 #: Badge style per state (CSS class), for the panel and the dashboard.
 STATE_KIND = {

@@ -4,7 +4,7 @@ PRODUCT.md §2 rules 6 and 7, and the payment deadline. :data:`DEADLINES` is the
 everything that acts on time derives from it:
 
 - :func:`due_transitions` — the moves whose deadline has passed (timer jobs, the reconcile
-  sweep and the operator panel apply them through ``sessions.lifecycle.apply_deadlines``);
+  sweep and the operator panel apply them through ``conversations.lifecycle.apply_deadlines``);
 - :func:`timer_instants` — the RQ timer jobs a booking needs in its current state;
 - :func:`next_deadline` — kept on ``Booking.next_deadline_at`` (indexed), the sweep's query;
 - :func:`no_answer_deadline`, :func:`hard_end` — also the panel's countdowns;

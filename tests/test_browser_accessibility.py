@@ -45,6 +45,14 @@ def _check(page, axe_source, url, name, found):
     page.screenshot(path=str(SHOTS / f"a11y-{name}.png"), full_page=True)
     for v in violations:
         found.append(f"{name} {url}: {v['id']} ({v['impact']}) {v['nodes']}")
+    _no_sideways_scrolling(page, name, found)
+
+
+def _no_sideways_scrolling(page, name, found):
+    """Nothing pushes the page wider than the window (a phone would scroll sideways)."""
+    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if width > inner:
+        found.append(f"{name} {page.url}: {width} px wide in a {inner} px window")
 
 
 @pytest.mark.parametrize("lang, locale", [("de", "de-DE"), ("sv", "sv-SE")])
@@ -89,6 +97,16 @@ def test_every_public_page_has_no_axe_violation(live_server, browser, axe_source
         _check(page, axe_source, f"{live_server}/{lang}/booking/{ref}/reschedule", f"{lang}-{width}-reschedule", found)
         _check(page, axe_source, f"{live_server}/{lang}/booking/{ref}/reschedule/2026-11-26T08:00:00Z",
                f"{lang}-{width}-reschedule-confirm", found)
+        # The withdrawal function: the form and its confirmation step.
+        _check(page, axe_source, f"{live_server}/{lang}/withdraw", f"{lang}-{width}-withdraw", found)
+        page.fill("input[name=reference]", ref)
+        page.fill("input[name=name]", "Erika Muster")
+        page.fill("input[name=email]", "erika.muster.lang@beispiel-praxis.example")
+        page.click("[data-withdrawal] form button[type=submit]")
+        page.wait_for_selector("[data-confirm-withdrawal]")
+        page.evaluate(axe_source)
+        found += [f"{lang}-{width} withdrawal confirmation: {v['id']} {v['nodes']}" for v in page.evaluate(RUN_AXE)]
+        _no_sideways_scrolling(page, f"{lang}-{width}-withdraw-confirm", found)
         context.close()
     assert not found, "\n".join(found)
 
@@ -107,7 +125,7 @@ def test_every_operator_page_has_no_axe_violation(live_server, browser, axe_sour
         page.click("button[type=submit]")
         page.wait_for_url("**/operator/")
         for path in ["", "bookings/new", "availability/", "messages", "privacy/", "account", "settings/", "payments/import",
-                     f"conversations/{scene['paid'].id}", f"conversations/{scene['unpaid'].id}",
+                     f"sessions/{scene['paid'].id}", f"sessions/{scene['unpaid'].id}",
                      f"bookings/{scene['unpaid'].id}/move"]:
             _check(page, axe_source, f"{live_server}/operator/{path}",
                    f"op-{tag}-{width}-{re.sub(r'[^a-z0-9]+', '_', path) or 'dashboard'}", found)

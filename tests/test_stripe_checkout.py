@@ -358,6 +358,33 @@ def test_the_policys_refund_of_a_booking_paid_online_goes_back_through_stripe(ap
     assert 'data-refund="refunded"' in page
 
 
+def test_a_refund_whose_job_redis_lost_is_sent_by_the_next_sweep(app, client, db, jobs, booking, stripe_api,
+                                                                 frozen_now):
+    """Redis down at the cancellation (or flushed): the refund stays pending until the periodic
+    sweep finds it without a job and enqueues it again, once."""
+    from reflexion.jobs.periodic import run_reconcile
+    from reflexion.redis_conn import get_redis
+
+    _paid_online(client, db, booking)
+    _open(client, booking)
+    assert client.post(f"/de/booking/{booking.ref}/cancel").status_code == 303
+    get_redis(app).flushdb()  # the refund's job is gone
+    assert _reload(db, booking).refund_state == "pending"
+    run_reconcile()
+    run_worker(app)
+    assert stripe_api.to("/v1/refunds") == []  # within the grace period: its job may still be coming
+    frozen_now(clock.now() + timedelta(minutes=6))
+    run_reconcile()
+    run_reconcile()  # the job is queued: not a second one
+    run_worker(app)
+    [sent] = stripe_api.to("/v1/refunds")
+    assert (sent.params["payment_intent"], sent.params["amount"]) == ("pi_test_1", "9000")
+    assert _reload(db, booking).refund_state == "refunded"
+    run_reconcile()
+    run_worker(app)
+    assert len(stripe_api.to("/v1/refunds")) == 1
+
+
 def test_a_refund_stripe_refuses_is_the_operators_again(app, client, db, jobs, booking, stripe_api):
     _paid_online(client, db, booking)
     _open(client, booking)

@@ -18,6 +18,7 @@ from reflexion.jobs.queue import DEFAULT, job_app
 from reflexion.jobs.reconcile import reconcile
 from reflexion.jobs.scheduling import job_status, schedule_at
 from reflexion.mail.tasks import requeue_unsent
+from reflexion.payments.stripe_refunds import requeue_pending as requeue_pending_refunds
 from reflexion.privacy.retention import purge_expired
 from reflexion.redis_conn import get_redis
 
@@ -79,16 +80,19 @@ def run_reconcile() -> int:
     """Apply overdue transitions now and commit; return how many were written."""
     with unit_of_work():
         written = reconcile()
-    _requeue_unsent_mail()
+    _requeue_lost_jobs()
     return written
 
 
-def _requeue_unsent_mail():
-    """E-mails whose send job Redis lost are enqueued again (see reflexion.mail.tasks)."""
-    try:
-        requeue_unsent()
-    except Exception:  # noqa: BLE001 - never let the mail sweep stop the deadline sweep
-        log.warning("could not re-enqueue unsent e-mails", exc_info=True)
+def _requeue_lost_jobs():
+    """E-mails and online refunds whose job Redis lost are enqueued again (reflexion.mail.tasks,
+    reflexion.payments.stripe_refunds)."""
+    for sweep, what in ((requeue_unsent, "unsent e-mails"), (requeue_pending_refunds, "pending online refunds")):
+        try:
+            with unit_of_work():
+                sweep()
+        except Exception:  # noqa: BLE001 - never let these sweeps stop the deadline sweep
+            log.warning("could not re-enqueue %s", what, exc_info=True)
 
 
 def reconcile_job():

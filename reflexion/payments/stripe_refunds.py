@@ -11,10 +11,12 @@ the credit note follows); when Stripe refuses, or every retry failed, the refund
 again and listed for the operator, who pays it back by hand.
 """
 import logging
+from datetime import timedelta
 
 import stripe
 from flask import current_app
 from rq import get_current_job
+from sqlalchemy import select
 
 from reflexion import clock, signals
 from reflexion.booking.models import Booking, Transition
@@ -25,6 +27,7 @@ from reflexion.db import unit_of_work
 from reflexion.effects import after_commit
 from reflexion.extensions import db
 from reflexion.jobs.queue import DEFAULT, get_queue, job_app
+from reflexion.jobs.scheduling import job_status
 from reflexion.mail.tasks import retry_policy
 from reflexion.payments.stripe_checkout import client, enabled, refundable_payment
 
@@ -32,6 +35,10 @@ log = logging.getLogger(__name__)
 
 #: Stripe's answers that retrying will not change (a bad request, a wrong or revoked key).
 FINAL_ERRORS = (stripe.InvalidRequestError, stripe.AuthenticationError, stripe.PermissionError)
+
+
+#: RQ states in which a refund job will still run.
+ALIVE = ("queued", "scheduled", "started", "deferred")
 
 
 class RefundNotSent(Exception):
@@ -49,17 +56,48 @@ def refund_due(booking, amount=None, **_):
     if cents <= 0:
         return
     booking.refund_state = PENDING
-    # One key per refund: a retried job, or the same job enqueued twice, refunds once at Stripe.
-    key = f"reflexion-refund-{booking.ref}-{checkout.payment_intent}-{int(booking.refund_due_at.timestamp())}"
-    after_commit(enqueue_refund, booking.id, checkout.payment_intent, cents, key)
+    after_commit(enqueue_refund, booking.id, checkout.payment_intent, cents, _idempotency_key(booking, checkout))
+
+
+def _idempotency_key(booking, checkout) -> str:
+    """One key per refund: a retried job, or the same job enqueued twice, refunds once at Stripe."""
+    return f"reflexion-refund-{booking.ref}-{checkout.payment_intent}-{int(booking.refund_due_at.timestamp())}"
+
+
+def _job_id(booking_id: int, idempotency_key: str) -> str:
+    return f"stripe-refund-{booking_id}-{idempotency_key[-10:]}"
 
 
 def enqueue_refund(booking_id: int, payment_intent: str, amount_cents: int, idempotency_key: str):
     """After the commit: one job per refund (ids and amounts only, never personal data)."""
     get_queue(DEFAULT).enqueue(
         refund_online, booking_id, payment_intent, amount_cents, idempotency_key,
-        retry=retry_policy(current_app.config), job_id=f"stripe-refund-{booking_id}-{idempotency_key[-10:]}",
+        retry=retry_policy(current_app.config), job_id=_job_id(booking_id, idempotency_key),
         description=f"stripe refund for booking {booking_id}")
+
+
+def requeue_pending(now=None, grace=timedelta(minutes=5)) -> int:
+    """Enqueue again the refunds left ``pending`` whose job Redis does not hold (Redis was down
+    when it should have been enqueued, or lost it); run by the periodic sweep. Return how many."""
+    if not enabled():
+        return 0
+    now = now or clock.now()
+    waiting = db.session.scalars(select(Booking).where(
+        Booking.refund_state == PENDING, Booking.refund_due_at <= now - grace)).all()
+    count = 0
+    for booking in waiting:
+        checkout = refundable_payment(booking)
+        if checkout is None:
+            continue
+        key = _idempotency_key(booking, checkout)
+        if job_status(_job_id(booking.id, key)) in ALIVE:
+            continue
+        cents = min(booking.refund_cents or 0, checkout.paid_cents or checkout.amount_cents)
+        enqueue_refund(booking.id, checkout.payment_intent, cents, key)
+        count += 1
+    if count:
+        log.info("stripe: re-enqueued %d refund(s) whose job was lost", count)
+    return count
 
 
 def refund_online(booking_id: int, payment_intent: str, amount_cents: int, idempotency_key: str) -> str:

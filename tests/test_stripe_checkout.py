@@ -131,13 +131,48 @@ def test_coming_back_from_stripe_confirms_nothing_and_says_the_payment_is_proces
     _open(client, booking, lang)
     page = client.get(f"/{lang}/booking/{booking.ref}?online=done").get_data(as_text=True)
     assert "data-online-processing" in page and "data-pay-online-button" not in page
-    assert translated(app, lang, "Thank you: your online payment is being processed. As soon as Stripe confirms it, "
-                      "this page shows your confirmation data and we send you the calendar invite by e-mail (by card "
-                      "within a minute or two, by SEPA Direct Debit after a few business days). Please do not pay "
-                      "twice.")[:40] in page
+    processing = page.split("data-online-processing>", 1)[1].split("</p>", 1)[0]
+    assert processing == _html_text(translated(
+        app, lang, "Thank you: your online payment is being processed. As soon as Stripe confirms it, this page "
+        "shows your confirmation data and we send you the calendar invite by e-mail (by %(instant)s within a minute "
+        "or two, by %(delayed)s after a few business days). Please do not pay twice.",
+        instant=translated(app, lang, "card"), delayed=translated(app, lang, "SEPA Direct Debit")))
+    assert {"de": "mit Karte in ein, zwei Minuten, per SEPA-Lastschrift nach einigen Werktagen",
+            "sv": "med kort inom en minut eller två, med SEPA-autogiro efter några bankdagar"}[lang] in processing
     assert _reload(db, booking).state == "awaiting_payment" and _count(db, Payment) == 0
     cancelled = client.get(f"/{lang}/booking/{booking.ref}?online=cancelled").get_data(as_text=True)
     assert "data-online-cancelled" in cancelled and "data-pay-online-button" in cancelled
+
+
+def _html_text(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;").replace(
+        "'", "&#39;")
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("de", "Sobald Stripe sie bestätigt, meist in ein, zwei Minuten, zeigt diese Seite"),
+    ("sv", "Så snart Stripe bekräftar den, oftast inom en minut eller två, visar den här sidan"),
+])
+def test_a_payment_in_kronor_being_processed_mentions_no_sepa_direct_debit(app, client, db, booking, lang, expected):
+    """SEK offers card, Klarna and Swish (all confirmed at once): no word of SEPA or business days."""
+    booking.currency, booking.fee_cents = "SEK", 95000
+    db.session.commit()
+    _open(client, booking, lang)
+    page = client.get(f"/{lang}/booking/{booking.ref}?online=done").get_data(as_text=True)
+    processing = page.split("data-online-processing>", 1)[1].split("</p>", 1)[0]
+    assert expected in processing
+    for word in ("SEPA", translated(app, lang, "SEPA Direct Debit"), "Werktag", "bankdag"):
+        assert word not in processing
+
+
+def test_the_processing_text_follows_the_methods_of_the_currency(app, booking, monkeypatch):
+    """Derived from PAYMENT_METHOD_TYPES: a currency with only a delayed method says "a few business days"."""
+    from reflexion.payments import stripe_checkout
+
+    monkeypatch.setitem(stripe_checkout.PAYMENT_METHOD_TYPES, "EUR", ("sepa_debit",))
+    with app.test_request_context("/"):
+        text = stripe_checkout.processing_text(booking)
+    assert "nach einigen Werktagen" in text and "Karte" not in text and "Minuten" not in text
 
 
 @pytest.mark.parametrize("lang, failure", [("de", 400), ("sv", 500)])

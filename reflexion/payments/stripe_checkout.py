@@ -58,6 +58,9 @@ PAYMENT_METHOD_TYPES = {
 #: How the booking page names each method (kept with the list above).
 METHOD_NAMES = {"card": _l("card"), "sepa_debit": _l("SEPA Direct Debit"), "klarna": _l("Klarna"),
                 "swish": _l("Swish")}
+#: Methods whose money Stripe confirms only days later (``async_payment_succeeded``); cards, Klarna
+#: and Swish confirm while the client is on Stripe's page.
+DELAYED_METHODS = frozenset({"sepa_debit"})
 #: The site's languages as Stripe Checkout's ``locale``.
 CHECKOUT_LOCALES = {"de": "de", "sv": "sv"}
 #: How far the signature's timestamp may be from the checked clock (Stripe's default: 5 minutes).
@@ -105,12 +108,36 @@ def can_pay_online(booking) -> bool:
             and booking.currency in PAYMENT_METHOD_TYPES and bool((booking.call_handle or "").strip()))
 
 
-def methods_text(booking) -> str:
-    """The methods offered for the booking's currency, in the current language ("card or Klarna")."""
-    names = [str(METHOD_NAMES[m]) for m in PAYMENT_METHOD_TYPES.get(booking.currency, ())]
+def _names_text(methods) -> str:
+    names = [str(METHOD_NAMES[m]) for m in methods]
     if len(names) < 2:
         return "".join(names)
     return _("%(first)s or %(last)s", first=", ".join(names[:-1]), last=names[-1])
+
+
+def methods_text(booking) -> str:
+    """The methods offered for the booking's currency, in the current language ("card or Klarna")."""
+    return _names_text(PAYMENT_METHOD_TYPES.get(booking.currency, ()))
+
+
+def processing_text(booking) -> str:
+    """What the booking page says while an online payment is processed: how long confirmation takes
+    with the methods of the booking's currency (no SEPA Direct Debit where it is not offered)."""
+    methods = PAYMENT_METHOD_TYPES.get(booking.currency, ())
+    delayed = [m for m in methods if m in DELAYED_METHODS]
+    instant = [m for m in methods if m not in DELAYED_METHODS]
+    if delayed and instant:
+        return _("Thank you: your online payment is being processed. As soon as Stripe confirms it, this page "
+                 "shows your confirmation data and we send you the calendar invite by e-mail (by %(instant)s "
+                 "within a minute or two, by %(delayed)s after a few business days). Please do not pay twice.",
+                 instant=_names_text(instant), delayed=_names_text(delayed))
+    if delayed:
+        return _("Thank you: your online payment is being processed. As soon as Stripe confirms it, after a few "
+                 "business days, this page shows your confirmation data and we send you the calendar invite by "
+                 "e-mail. Please do not pay twice.")
+    return _("Thank you: your online payment is being processed. As soon as Stripe confirms it, usually within a "
+             "minute or two, this page shows your confirmation data and we send you the calendar invite by "
+             "e-mail. Please do not pay twice.")
 
 
 def payment_in_progress(booking) -> bool:

@@ -238,6 +238,7 @@ def _register_template_helpers(app):
     app.jinja_env.globals["can_pay_online"] = stripe_checkout.can_pay_online
     app.jinja_env.globals["online_payment_in_progress"] = stripe_checkout.payment_in_progress
     app.jinja_env.globals["online_methods_text"] = stripe_checkout.methods_text
+    app.jinja_env.globals["online_processing_text"] = stripe_checkout.processing_text
     app.jinja_env.globals["receipt_for"] = receipt_for  # the booking page's receipt and credit note links
     app.jinja_env.globals["credit_note_for"] = credit_note_for
     app.jinja_env.filters["ms"] = format_ms

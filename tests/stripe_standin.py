@@ -44,6 +44,8 @@ class StripeStandIn:
         self._failures: dict[str, list[int]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        #: The status ``POST /v1/refunds`` answers with (Stripe says ``pending`` for a refund it settles later)
+        self.refund_status = "succeeded"
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -107,9 +109,10 @@ class StripeStandIn:
             })
         if handler.command == "POST" and path == "/v1/refunds":
             return self._answer(handler, 200, {
-                "id": f"re_test_{number:04d}", "object": "refund", "status": "succeeded",
+                "id": f"re_test_{number:04d}", "object": "refund", "status": self.refund_status,
                 "amount": int(record.params.get("amount", 0)), "currency": "eur",
                 "payment_intent": record.params.get("payment_intent"),
+                "metadata": {"booking_ref": record.params.get("metadata[booking_ref]")},
             })
         return self._answer(handler, 404, {"error": {"type": "invalid_request_error", "message": "no such route"}})
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from reflexion import clock
 from reflexion.booking.models import Booking, Payment, Transition
-from reflexion.booking.notes import Note
+from reflexion.booking.notes import Note, entry_text_in
 from reflexion.i18n import format_money
 from reflexion.payments.models import StripeCheckout, StripeEvent
 from reflexion.receipts.documents import credit_note_for, receipt_for
@@ -131,13 +131,48 @@ def test_coming_back_from_stripe_confirms_nothing_and_says_the_payment_is_proces
     _open(client, booking, lang)
     page = client.get(f"/{lang}/booking/{booking.ref}?online=done").get_data(as_text=True)
     assert "data-online-processing" in page and "data-pay-online-button" not in page
-    assert translated(app, lang, "Thank you: your online payment is being processed. As soon as Stripe confirms it, "
-                      "this page shows your confirmation data and we send you the calendar invite by e-mail (by card "
-                      "within a minute or two, by SEPA Direct Debit after a few business days). Please do not pay "
-                      "twice.")[:40] in page
+    processing = page.split("data-online-processing>", 1)[1].split("</p>", 1)[0]
+    assert processing == _html_text(translated(
+        app, lang, "Thank you: your online payment is being processed. As soon as Stripe confirms it, this page "
+        "shows your confirmation data and we send you the calendar invite by e-mail (by %(instant)s within a minute "
+        "or two, by %(delayed)s after a few business days). Please do not pay twice.",
+        instant=translated(app, lang, "card"), delayed=translated(app, lang, "SEPA Direct Debit")))
+    assert {"de": "mit Karte in ein, zwei Minuten, per SEPA-Lastschrift nach einigen Werktagen",
+            "sv": "med kort inom en minut eller två, med SEPA-autogiro efter några bankdagar"}[lang] in processing
     assert _reload(db, booking).state == "awaiting_payment" and _count(db, Payment) == 0
     cancelled = client.get(f"/{lang}/booking/{booking.ref}?online=cancelled").get_data(as_text=True)
     assert "data-online-cancelled" in cancelled and "data-pay-online-button" in cancelled
+
+
+def _html_text(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;").replace(
+        "'", "&#39;")
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("de", "Sobald Stripe sie bestätigt, meist in ein, zwei Minuten, zeigt diese Seite"),
+    ("sv", "Så snart Stripe bekräftar den, oftast inom en minut eller två, visar den här sidan"),
+])
+def test_a_payment_in_kronor_being_processed_mentions_no_sepa_direct_debit(app, client, db, booking, lang, expected):
+    """SEK offers card, Klarna and Swish (all confirmed at once): no word of SEPA or business days."""
+    booking.currency, booking.fee_cents = "SEK", 95000
+    db.session.commit()
+    _open(client, booking, lang)
+    page = client.get(f"/{lang}/booking/{booking.ref}?online=done").get_data(as_text=True)
+    processing = page.split("data-online-processing>", 1)[1].split("</p>", 1)[0]
+    assert expected in processing
+    for word in ("SEPA", translated(app, lang, "SEPA Direct Debit"), "Werktag", "bankdag"):
+        assert word not in processing
+
+
+def test_the_processing_text_follows_the_methods_of_the_currency(app, booking, monkeypatch):
+    """Derived from PAYMENT_METHOD_TYPES: a currency with only a delayed method says "a few business days"."""
+    from reflexion.payments import stripe_checkout
+
+    monkeypatch.setitem(stripe_checkout.PAYMENT_METHOD_TYPES, "EUR", ("sepa_debit",))
+    with app.test_request_context("/"):
+        text = stripe_checkout.processing_text(booking)
+    assert "nach einigen Werktagen" in text and "Karte" not in text and "Minuten" not in text
 
 
 @pytest.mark.parametrize("lang, failure", [("de", 400), ("sv", 500)])
@@ -395,6 +430,121 @@ def test_a_refund_stripe_refuses_is_the_operators_again(app, client, db, jobs, b
     back = _reload(db, booking)
     assert back.refund_state == "due" and back.refund_cents == 9000
     assert back.transitions[-1].note_code == Note.ONLINE_REFUND_FAILED
+
+
+def _refund_event(refund_id, status, *, kind="refund.updated", event_id="evt_refund_1", booking=None,
+                  intent="pi_test_1", created=None, failure_reason=None):
+    """A refund event as Stripe sends it (the refund object at the event's time)."""
+    return {
+        "id": event_id, "object": "event", "type": kind, "api_version": "2025-10-29.clover",
+        "created": int((created or clock.now()).timestamp()), "livemode": False,
+        "data": {"object": {
+            "id": refund_id, "object": "refund", "status": status, "amount": 9000, "currency": "eur",
+            "payment_intent": intent, "failure_reason": failure_reason,
+            "metadata": {"booking_ref": booking.ref} if booking is not None else {},
+        }},
+    }
+
+
+def _cancel_paid_online(client, db, booking):
+    _paid_online(client, db, booking)
+    _open(client, booking)
+    assert client.post(f"/de/booking/{booking.ref}/cancel").status_code == 303
+
+
+def test_a_refund_stripe_answers_pending_is_completed_by_its_succeeded_event(app, client, db, jobs, booking,
+                                                                               stripe_api, frozen_now):
+    """Stripe settles some refunds later: pending until refund.updated says succeeded, then refunded once."""
+    from reflexion.jobs.periodic import run_reconcile
+
+    stripe_api.refund_status = "pending"
+    _cancel_paid_online(client, db, booking)
+    run_worker(app)
+    [sent] = stripe_api.to("/v1/refunds")
+    waiting = _reload(db, booking)
+    assert waiting.refund_state == "pending" and waiting.refunded_at is None
+    assert credit_note_for(waiting) is None
+    checkout = db.session.scalar(select(StripeCheckout))
+    assert checkout.refund_id.startswith("re_test_") and checkout.refund_status == "pending"
+    frozen_now(clock.now() + timedelta(minutes=10))
+    run_reconcile()  # Stripe holds it: the sweep does not send it again
+    run_worker(app)
+    assert len(stripe_api.to("/v1/refunds")) == 1
+
+    still = _post(client, _refund_event(checkout.refund_id, "pending", event_id="evt_r0", booking=booking))
+    assert still.get_json()["outcome"] == "refund_pending" and _reload(db, booking).refund_state == "pending"
+    event = _refund_event(checkout.refund_id, "succeeded", event_id="evt_r1", booking=booking)
+    assert _post(client, event).get_json()["outcome"] == "refunded"
+    done = _reload(db, booking)
+    assert done.refund_state == "refunded" and done.refunded_at is not None
+    assert (done.transitions[-1].note_code, done.transitions[-1].actor) == (Note.REFUNDED, "provider")
+    assert done.transitions[-1].note_params == {"refund": checkout.refund_id}
+    assert credit_note_for(done) is not None
+    assert _post(client, event).get_json()["outcome"] == "duplicate"  # Stripe delivers twice
+    again = _post(client, {**event, "id": "evt_r2"})  # the same news in another event
+    assert again.get_json()["outcome"] == "unchanged"
+    assert [t.note_code for t in _reload(db, booking).transitions].count(Note.REFUNDED) == 1
+    assert db.session.scalar(select(StripeCheckout.refund_status)) == "succeeded"
+
+
+@pytest.mark.parametrize("answer, kind, status", [
+    ("pending", "refund.updated", "canceled"),   # pending, then canceled
+    ("pending", "refund.failed", "failed"),       # pending, then failed
+    ("succeeded", "refund.failed", "failed"),     # reported succeeded, fails afterwards (a closed card)
+])
+def test_a_refund_stripe_later_reports_failed_or_canceled_is_the_operators_again(
+        app, client, db, jobs, booking, stripe_api, answer, kind, status):
+    stripe_api.refund_status = answer
+    _cancel_paid_online(client, db, booking)
+    run_worker(app)
+    assert _reload(db, booking).refund_state == ("refunded" if answer == "succeeded" else "pending")
+    refund_id = db.session.scalar(select(StripeCheckout.refund_id))
+    earlier = clock.now()
+    failed = _refund_event(refund_id, status, kind=kind, event_id="evt_r1", booking=booking,
+                           failure_reason="expired_or_canceled_card",
+                           created=earlier + timedelta(seconds=30))
+    assert _post(client, failed).get_json()["outcome"] == "refund_failed"
+    back = _reload(db, booking)
+    assert (back.refund_state, back.refund_cents, back.refunded_at) == ("due", 9000, None)
+    note = back.transitions[-1]
+    assert (note.note_code, note.actor) == (Note.ONLINE_REFUND_FAILED, "provider")
+    assert status in note.note_params["error"] and "expired_or_canceled_card" in note.note_params["error"]
+    with app.test_request_context("/"):
+        assert entry_text_in(note, "de").startswith("die Online-Erstattung ist fehlgeschlagen (refund ")
+        assert entry_text_in(note, "sv").startswith("återbetalningen online misslyckades (refund ")
+    # an older event (Stripe's order is not guaranteed) changes nothing now
+    late = _refund_event(refund_id, "succeeded", event_id="evt_r0", booking=booking, created=earlier)
+    assert _post(client, late).get_json()["outcome"] == "stale"
+    assert _reload(db, booking).refund_state == "due"
+    assert _post(client, {**failed, "id": "evt_r3"}).get_json()["outcome"] == "unchanged"  # handed back once
+    assert [t.note_code for t in _reload(db, booking).transitions].count(Note.ONLINE_REFUND_FAILED) == 1
+
+    # the operator sees it as theirs to pay back (the button to mark it paid out)
+    from reflexion.operator.auth import create_operator
+
+    create_operator("op@example.org", "correct horse battery")
+    db.session.commit()
+    operator = app.test_client()
+    assert operator.post("/operator/login", data={"email": "op@example.org",
+                                                  "password": "correct horse battery"}).status_code == 303
+    refunds = operator.get("/operator/").get_data(as_text=True).split('id="refunds"', 1)[1].split("</section>", 1)[0]
+    assert f'data-booking="{booking.ref}" data-refund="due"' in refunds
+    assert 'action="/operator/bookings/%d/refunded"' % booking.id in refunds
+
+
+def test_refund_events_are_signed_and_must_name_a_payment_here(app, client, db, booking, stripe_api):
+    event = _refund_event("re_elsewhere", "failed", kind="refund.failed", intent="pi_elsewhere")
+    assert _post(client, event, secret="whsec_forged").status_code == 400
+    assert _count(db, StripeEvent) == 0
+    assert _post(client, event).get_json()["outcome"] == "unknown_refund"
+    _paid_online(client, db, booking)
+    checkout = db.session.scalar(select(StripeCheckout))
+    checkout.refund_id, checkout.refund_status = "re_ours", "pending"
+    booking.refund_state = "pending"
+    db.session.commit()
+    other = _refund_event("re_dashboard", "failed", kind="refund.failed", event_id="evt_r2", booking=booking)
+    assert _post(client, other).get_json()["outcome"] == "other_refund"  # not the refund this app made
+    assert _reload(db, booking).refund_state == "pending"
 
 
 def test_a_bank_transfer_refund_stays_with_the_operator(app, client, db, jobs, booking, stripe_api):

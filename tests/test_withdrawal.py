@@ -1,5 +1,6 @@
 """The withdrawal function (§ 356a BGB, Art. 11a CRD): footer link, form, confirmation step,
 withdrawal through the cancellation path, the stored declaration, the acknowledgment e-mail."""
+import re
 from datetime import datetime, timedelta, timezone
 
 import flask_babel
@@ -236,3 +237,53 @@ def test_the_operator_sees_the_declarations(client, db, frozen_now, make_booking
     section = html[html.index("data-withdrawals"):]
     assert "R-ZZZZZZ" in section and "jemand@example.org" in section and booking.ref in section
     assert 'data-outcome="no_match"' in section and 'data-outcome="withdrawn"' in section
+
+
+def _booking_page(app, booking, lang):
+    client = app.test_client()
+    opened = client.post(f"/{lang}/booking/{booking.ref}", data={"access_key": "abcd-efgh-jkmn"})
+    assert opened.status_code == 303
+    page = client.get(opened.headers["Location"])
+    flask_babel.refresh()
+    assert page.status_code == 200
+    return client, page.get_data(as_text=True)
+
+
+def _withdrawal_link(html):
+    if "data-booking-withdrawal" not in html:
+        return None
+    return html.split("data-booking-withdrawal>", 1)[1].split("</p>", 1)[0]
+
+
+@pytest.mark.parametrize("lang, label, hint", [
+    ("de", "Vertrag widerrufen", "ohne Angabe von Gründen"),
+    ("sv", "Ångra avtalet", "utan att ange skäl"),
+])
+def test_booking_page_links_to_the_withdrawal_form_with_its_reference_while_the_period_runs(
+        app, db, frozen_now, make_booking, lang, label, hint):
+    frozen_now(NOW - timedelta(days=20))
+    too_late = make_booking(START + timedelta(days=1), state="confirmed", lang=lang)  # booked 20 days ago
+    frozen_now(NOW)
+    unpaid = make_booking(START, lang=lang)
+    confirmed = make_booking(START + timedelta(hours=2), state="confirmed", lang=lang)
+    cancelled = make_booking(START + timedelta(hours=4), state="cancelled", lang=lang)
+    db.session.commit()
+
+    for booking in (unpaid, confirmed):
+        client, html = _booking_page(app, booking, lang)
+        link = _withdrawal_link(html)
+        assert link is not None, booking.state
+        assert f'href="/{lang}/withdraw?ref={booking.ref}"' in link and label in link and hint in link
+    # the link's target: the form with the reference filled in, and only the reference
+    form = client.get(f"/{lang}/withdraw?ref={confirmed.ref}&name=Mallory&email=m@example.org").get_data(as_text=True)
+    flask_babel.refresh()
+    assert f'value="{confirmed.ref}"' in re.search(r'<input[^>]*name="reference"[^>]*>', form).group(0)
+    assert "Mallory" not in form and "m@example.org" not in form
+    junk = client.get(f"/{lang}/withdraw?ref=<b>hello</b>").get_data(as_text=True)
+    flask_babel.refresh()
+    assert "hello" not in junk
+
+    for booking in (too_late, cancelled):
+        assert _withdrawal_link(_booking_page(app, booking, lang)[1]) is None, booking.state
+    frozen_now(START + timedelta(hours=2, minutes=1))  # the session has begun
+    assert _withdrawal_link(_booking_page(app, confirmed, lang)[1]) is None

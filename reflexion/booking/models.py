@@ -160,5 +160,7 @@ class WithdrawalDeclaration(db.Model):
     booking_id: Mapped[int | None] = mapped_column(db.ForeignKey("booking.id", ondelete="SET NULL"), index=True)
     #: What became of it (:class:`reflexion.booking.withdrawal.Outcome`)
     outcome: Mapped[str] = mapped_column(String(32))
+    #: Set when name and e-mail were made anonymous (with the booking's records, or on erasure)
+    anonymised_at = mapped_column(UTCDateTime)
 
     booking = relationship("Booking")

@@ -64,6 +64,19 @@ def _outcome(booking, now) -> Outcome:
     return Outcome.WITHDRAWN
 
 
+def withdrawal_open(booking, now=None) -> bool:
+    """True while the withdrawal function would withdraw this booking: it is live, its session has
+    not begun and the withdrawal period runs (the booking page links to the function then)."""
+    now = now or clock.now()
+    return _outcome(booking, now) == Outcome.WITHDRAWN and can_cancel(booking, Actor.CLIENT)
+
+
+def reference_prefill(text: str | None) -> str:
+    """The reference a link may put into the form (``?ref=``): a well-formed one, else nothing."""
+    ref = codes.normalise_reference((text or "")[:64])
+    return ref if codes.REF_PATTERN.match(ref) else ""
+
+
 def declare_withdrawal(*, reference: str, name: str, email: str, lang: str) -> WithdrawalDeclaration:
     """Record a withdrawal declaration and act on it; the caller commits.
 

@@ -116,9 +116,9 @@ def privacy_purge_job():
         try:
             with unit_of_work():
                 counts = purge_expired()
-            if counts["bookings"] or counts["messages"]:
-                log.info("privacy purge anonymised %d booking(s), %d message(s)",
-                         counts["bookings"], counts["messages"])
+            if any(counts.values()):
+                log.info("privacy purge anonymised %d booking(s), %d message(s), %d withdrawal declaration(s)",
+                         counts["bookings"], counts["messages"], counts["declarations"])
             return counts
         finally:
             schedule_next(PRIVACY_PURGE, privacy_purge_job, PRIVACY_PURGE_SECONDS)

@@ -2,7 +2,7 @@
 from babel.numbers import format_decimal
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
-from reflexion.booking.withdrawal import declare_withdrawal
+from reflexion.booking.withdrawal import declare_withdrawal, reference_prefill
 from reflexion.extensions import limiter
 from reflexion.pages.forms import ContactForm, WithdrawalForm
 from reflexion.pages.legal import connected_payment_provider, own_text
@@ -97,12 +97,16 @@ def contact():
 @bp.route("/withdraw", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 60 per day", methods=["POST"])
 def withdraw():
-    """Step one: reference, name, e-mail. A valid form leads to the confirmation step."""
-    form = WithdrawalForm()
+    """Step one: reference, name, e-mail. A valid form leads to the confirmation step.
+
+    The booking page links here with ``?ref=``: only the reference is taken from a link.
+    """
     if request.method == "POST":
+        form = WithdrawalForm()
         if not form.validate():
             return render_template("pages/withdraw.html", form=form), 400
         return render_template("pages/withdraw_confirm.html", form=form)
+    form = WithdrawalForm(reference=reference_prefill(request.args.get("ref")))
     return render_template("pages/withdraw.html", form=form)
 
 

@@ -112,6 +112,13 @@ class StripeCheckout(db.Model):
     paid_currency: Mapped[str | None] = mapped_column(String(3))
     updated_at = mapped_column(UTCDateTime)
     needs_attention: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
+    #: The refund Stripe holds for this payment (``re_…``) and its status as last reported, by the
+    #: API's answer or a ``refund.updated``/``refund.failed`` event: ``pending`` until Stripe settles
+    #: it, then ``succeeded``, ``failed`` or ``canceled``.
+    refund_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    refund_status: Mapped[str | None] = mapped_column(String(16))
+    #: When Stripe made the event last applied to the refund (older events arriving late do nothing).
+    refund_reported_at = mapped_column(UTCDateTime)
 
     booking = relationship("Booking")
 

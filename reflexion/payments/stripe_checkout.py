@@ -22,7 +22,7 @@ environment only: never in the settings table, never logged): :func:`enabled`.
 Domain functions flush; the view commits (one request, one transaction).
 """
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import stripe
@@ -38,7 +38,7 @@ from reflexion.booking.methods import ONLINE_METHOD
 from reflexion.booking.models import Booking, Transition
 from reflexion.booking.notes import Note
 from reflexion.booking.payments import PaymentError, confirm_payment
-from reflexion.booking.refunds import DUE
+from reflexion.booking.refunds import DUE, PENDING, REFUNDED, mark_refunded
 from reflexion.booking.states import Actor, State, can_transition
 from reflexion.extensions import db
 from reflexion.i18n import format_instant
@@ -58,6 +58,9 @@ PAYMENT_METHOD_TYPES = {
 #: How the booking page names each method (kept with the list above).
 METHOD_NAMES = {"card": _l("card"), "sepa_debit": _l("SEPA Direct Debit"), "klarna": _l("Klarna"),
                 "swish": _l("Swish")}
+#: Methods whose money Stripe confirms only days later (``async_payment_succeeded``); cards, Klarna
+#: and Swish confirm while the client is on Stripe's page.
+DELAYED_METHODS = frozenset({"sepa_debit"})
 #: The site's languages as Stripe Checkout's ``locale``.
 CHECKOUT_LOCALES = {"de": "de", "sv": "sv"}
 #: How far the signature's timestamp may be from the checked clock (Stripe's default: 5 minutes).
@@ -69,6 +72,12 @@ COMPLETED = "checkout.session.completed"
 ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
 ASYNC_FAILED = "checkout.session.async_payment_failed"
 HANDLED = (COMPLETED, ASYNC_SUCCEEDED, ASYNC_FAILED)
+#: A refund Stripe settles later (``pending`` in its first answer) or that fails afterwards.
+REFUND_UPDATED = "refund.updated"
+REFUND_FAILED = "refund.failed"
+REFUND_EVENTS = (REFUND_UPDATED, REFUND_FAILED)
+#: A refund's statuses that end it without the money going back.
+REFUND_LOST = ("failed", "canceled")
 
 
 class CheckoutUnavailable(Exception):
@@ -105,12 +114,36 @@ def can_pay_online(booking) -> bool:
             and booking.currency in PAYMENT_METHOD_TYPES and bool((booking.call_handle or "").strip()))
 
 
-def methods_text(booking) -> str:
-    """The methods offered for the booking's currency, in the current language ("card or Klarna")."""
-    names = [str(METHOD_NAMES[m]) for m in PAYMENT_METHOD_TYPES.get(booking.currency, ())]
+def _names_text(methods) -> str:
+    names = [str(METHOD_NAMES[m]) for m in methods]
     if len(names) < 2:
         return "".join(names)
     return _("%(first)s or %(last)s", first=", ".join(names[:-1]), last=names[-1])
+
+
+def methods_text(booking) -> str:
+    """The methods offered for the booking's currency, in the current language ("card or Klarna")."""
+    return _names_text(PAYMENT_METHOD_TYPES.get(booking.currency, ()))
+
+
+def processing_text(booking) -> str:
+    """What the booking page says while an online payment is processed: how long confirmation takes
+    with the methods of the booking's currency (no SEPA Direct Debit where it is not offered)."""
+    methods = PAYMENT_METHOD_TYPES.get(booking.currency, ())
+    delayed = [m for m in methods if m in DELAYED_METHODS]
+    instant = [m for m in methods if m not in DELAYED_METHODS]
+    if delayed and instant:
+        return _("Thank you: your online payment is being processed. As soon as Stripe confirms it, this page "
+                 "shows your confirmation data and we send you the calendar invite by e-mail (by %(instant)s "
+                 "within a minute or two, by %(delayed)s after a few business days). Please do not pay twice.",
+                 instant=_names_text(instant), delayed=_names_text(delayed))
+    if delayed:
+        return _("Thank you: your online payment is being processed. As soon as Stripe confirms it, after a few "
+                 "business days, this page shows your confirmation data and we send you the calendar invite by "
+                 "e-mail. Please do not pay twice.")
+    return _("Thank you: your online payment is being processed. As soon as Stripe confirms it, usually within a "
+             "minute or two, this page shows your confirmation data and we send you the calendar invite by "
+             "e-mail. Please do not pay twice.")
 
 
 def payment_in_progress(booking) -> bool:
@@ -198,7 +231,7 @@ def handle_event(event: dict) -> str:
 
     Outcomes: ``duplicate`` (seen before), ``ignored`` (a type not handled), ``unknown_booking``,
     ``processing`` (completed, money on its way), ``failed``, ``confirmed``, ``already_confirmed``,
-    ``mismatch``, ``not_applied``. The caller commits.
+    ``mismatch``, ``not_applied``; for refund events those of :func:`_apply_refund`. The caller commits.
     """
     event_id, kind = event.get("id"), event.get("type")
     if not event_id or not kind:
@@ -211,6 +244,8 @@ def handle_event(event: dict) -> str:
     db.session.add(record)
     if kind in HANDLED:
         record.outcome = _apply(kind, session)
+    elif kind in REFUND_EVENTS and session.get("object") == "refund":
+        record.outcome = _apply_refund(kind, session, _event_time(event))
     db.session.flush()  # a concurrent delivery of the same event fails here (the id is the key)
     return record.outcome
 
@@ -258,6 +293,72 @@ def _apply(kind: str, session) -> str:
             checkout.status = "paid"
             return "confirmed"
     return _not_applied(booking, checkout, amount, currency, now)
+
+
+def _event_time(event):
+    try:
+        return datetime.fromtimestamp(int(event.get("created")), timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        return clock.now()
+
+
+def _apply_refund(kind: str, refund, reported_at) -> str:
+    """A refund's later status: succeeded completes a pending refund; failed or canceled hands it
+    (pending, or completed before) back to the operator as due, with an audit note.
+
+    Outcomes: ``unknown_refund`` (no online payment here it belongs to), ``other_refund`` (not the
+    refund this app asked for, e.g. one made in Stripe's dashboard), ``stale`` (older than the
+    status already applied), ``refund_pending``, ``refunded``, ``refund_failed``, ``unchanged``.
+    """
+    refund_id = _id(refund.get("id"))
+    status = "failed" if kind == REFUND_FAILED else str(refund.get("status") or "")[:16]
+    checkout = _checkout_of_refund(refund_id, refund)
+    if checkout is None:
+        log.warning("stripe: %s for refund %s names no online payment here", kind, refund_id)
+        return "unknown_refund"
+    if checkout.refund_id and checkout.refund_id != refund_id:
+        log.warning("stripe: %s for refund %s, but booking %s waits for another refund", kind, refund_id,
+                    checkout.booking_id)
+        return "other_refund"
+    if checkout.refund_reported_at is not None and reported_at < checkout.refund_reported_at:
+        return "stale"  # events arrive out of order: a newer status was applied already
+    booking = checkout.booking
+    checkout.refund_id, checkout.refund_status, checkout.refund_reported_at = refund_id, status, reported_at
+    checkout.updated_at = clock.now()
+    if status in REFUND_LOST:
+        if booking.refund_state not in (PENDING, REFUNDED):
+            return "unchanged"  # the operator's already (handed back before)
+        if booking.refund_state == REFUNDED:
+            booking.refunded_at = None  # reported done, but the money did not go back
+        hand_back_refund(booking, f"refund {status}: {refund.get('failure_reason') or '-'}")
+        log.warning("stripe: refund for booking %s %s; the operator pays it back", booking.id, status)
+        return "refund_failed"
+    if status == "succeeded":
+        if booking.refund_state != PENDING:
+            return "unchanged"
+        mark_refunded(booking, actor=Actor.PROVIDER, expected=PENDING, params={"refund": refund_id})
+        return "refunded"
+    return "refund_pending"
+
+
+def _checkout_of_refund(refund_id, refund) -> StripeCheckout | None:
+    """The online payment a refund event is about: by the refund id kept, else by its PaymentIntent."""
+    if refund_id:
+        checkout = db.session.scalar(select(StripeCheckout).where(StripeCheckout.refund_id == refund_id).limit(1))
+        if checkout is not None:
+            return checkout
+    intent = _id(refund.get("payment_intent"))
+    if not intent:
+        return None
+    return db.session.scalar(select(StripeCheckout).where(
+        StripeCheckout.payment_intent == intent, StripeCheckout.status.in_(("paid", "not_applied")))
+        .order_by(StripeCheckout.id.desc()).limit(1))
+
+
+def hand_back_refund(booking, error: str):
+    """The refund is the operator's again (listed as due), with the reason in the audit log."""
+    booking.refund_state = DUE
+    _note(booking, Note.ONLINE_REFUND_FAILED, clock.now(), error=error[:80])
 
 
 def _not_applied(booking, checkout, amount, currency, now) -> str:

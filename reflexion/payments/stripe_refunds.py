@@ -9,6 +9,12 @@ the PaymentIntent and the amount, under an idempotency key, so a retried job nev
 twice). Stripe's answer completes it (``refunded``, with Stripe's refund id in the audit line,
 the credit note follows); when Stripe refuses, or every retry failed, the refund is ``due``
 again and listed for the operator, who pays it back by hand.
+
+Stripe may answer ``pending`` and settle the refund later: the refund id and status are kept
+on the checkout, the booking's refund stays ``pending`` (the sweep does not send it again), and
+the ``refund.updated``/``refund.failed`` webhook events complete it or hand it back
+(:func:`reflexion.payments.stripe_checkout.handle_event`) — also a refund that fails after
+Stripe had reported it succeeded.
 """
 import logging
 from datetime import timedelta
@@ -19,9 +25,8 @@ from rq import get_current_job
 from sqlalchemy import select
 
 from reflexion import clock, signals
-from reflexion.booking.models import Booking, Transition
-from reflexion.booking.notes import Note
-from reflexion.booking.refunds import DUE, PENDING, mark_refunded
+from reflexion.booking.models import Booking
+from reflexion.booking.refunds import PENDING, mark_refunded
 from reflexion.booking.states import Actor
 from reflexion.db import unit_of_work
 from reflexion.effects import after_commit
@@ -29,7 +34,7 @@ from reflexion.extensions import db
 from reflexion.jobs.queue import DEFAULT, get_queue, job_app
 from reflexion.jobs.scheduling import job_status
 from reflexion.mail.tasks import retry_policy
-from reflexion.payments.stripe_checkout import client, enabled, refundable_payment
+from reflexion.payments.stripe_checkout import REFUND_LOST, client, enabled, hand_back_refund, refundable_payment
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +92,8 @@ def requeue_pending(now=None, grace=timedelta(minutes=5)) -> int:
     count = 0
     for booking in waiting:
         checkout = refundable_payment(booking)
-        if checkout is None:
-            continue
+        if checkout is None or checkout.refund_status == "pending":
+            continue  # Stripe holds it: its webhook event settles it
         key = _idempotency_key(booking, checkout)
         if job_status(_job_id(booking.id, key)) in ALIVE:
             continue
@@ -118,22 +123,25 @@ def refund_online(booking_id: int, payment_intent: str, amount_cents: int, idemp
             log.warning("stripe: refund for booking %s failed (%s, request %s)%s", booking_id,
                         type(exc).__name__, getattr(exc, "request_id", None), "" if last_try else "; retrying")
             if isinstance(exc, FINAL_ERRORS) or last_try:
-                _hand_back(booking, type(exc).__name__)
+                hand_back_refund(booking, type(exc).__name__)
                 return "failed"
             raise RefundNotSent(type(exc).__name__) from exc
-        if refund.get("status") in ("failed", "canceled"):
-            _hand_back(booking, f"refund {refund.get('status')}")
+        status = str(refund.get("status") or "")[:16]
+        checkout = refundable_payment(booking)
+        if checkout is not None and checkout.payment_intent == payment_intent:
+            # kept for the webhook's later word (not over a status a webhook event settled already)
+            if checkout.refund_id != str(refund.get("id")) or checkout.refund_status in (None, "pending"):
+                checkout.refund_id, checkout.refund_status = str(refund.get("id"))[:255], status
+        if status in REFUND_LOST:
+            hand_back_refund(booking, f"refund {status}")
             return "failed"
+        if status != "succeeded":
+            # pending (or requires_action): Stripe settles it later and says so by webhook
+            log.info("stripe: refund for booking %s is %s at Stripe", booking_id, status or "without status")
+            return "pending"
         mark_refunded(booking, actor=Actor.PROVIDER, expected=PENDING, params={"refund": str(refund.get("id"))})
         return "refunded"
 
-
-def _hand_back(booking, error: str):
-    """The refund is the operator's again (listed as due), with the reason in the audit log."""
-    booking.refund_state = DUE
-    db.session.add(Transition(booking=booking, from_state=booking.state, to_state=booking.state,
-                              actor=Actor.PROVIDER.value, at=clock.now(),
-                              note_code=Note.ONLINE_REFUND_FAILED, note_params={"error": error[:80]}))
 
 
 def connect_signals():

@@ -1,8 +1,9 @@
 """Stripe's webhook: ``POST /payments/stripe/webhook`` (404 while online payment is off).
 
 Configured in Stripe's dashboard (Developers → Webhooks) for the events
-``checkout.session.completed``, ``checkout.session.async_payment_succeeded`` and
-``checkout.session.async_payment_failed``; its signing secret is ``STRIPE_WEBHOOK_SECRET``.
+``checkout.session.completed``, ``checkout.session.async_payment_succeeded``,
+``checkout.session.async_payment_failed``, ``refund.updated`` and ``refund.failed`` (a refund
+Stripe settles later); its signing secret is ``STRIPE_WEBHOOK_SECRET``.
 Exempt from CSRF (Stripe's signature on the raw body stands in for it) and from the app's
 form-bodies-only rule (:data:`reflexion.security.OTHER_BODIES`). 400 for a forged or old
 signature (nothing changed); 200 for everything handled, also what is not confirmed (a wrong

@@ -7,15 +7,20 @@ from flask.cli import AppGroup
 from reflexion.db import unit_of_work
 from reflexion.privacy import retention
 
+def _summary(counts):
+    return (f"anonymised {counts['bookings']} booking(s), {counts['messages']} message(s) "
+            f"and {counts['declarations']} withdrawal declaration(s)")
+
+
 privacy_cli = AppGroup("privacy", help="Client data: retention, export, erasure.")
 
 
 @privacy_cli.command("purge")
 def purge():
-    """Anonymise finished bookings and contact messages past their retention period."""
+    """Anonymise finished bookings, contact messages and withdrawal declarations past their retention period."""
     with unit_of_work():
         counts = retention.purge_expired()
-    click.echo(f"anonymised {counts['bookings']} booking(s) and {counts['messages']} message(s)")
+    click.echo(_summary(counts))
 
 
 @privacy_cli.command("export")
@@ -34,4 +39,4 @@ def erase(email):
             counts = retention.erase_client(email)
     except retention.ErasureRefused as exc:
         raise click.ClickException(f"cancel or finish these bookings first: {', '.join(exc.refs)}") from exc
-    click.echo(f"anonymised {counts['bookings']} booking(s) and {counts['messages']} message(s)")
+    click.echo(_summary(counts))

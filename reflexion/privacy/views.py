@@ -50,6 +50,7 @@ def erase():
         discard_changes()
         flash(_("Not erased: cancel or finish these bookings first: %(refs)s", refs=", ".join(refused.refs)), "error")
         return redirect(url_for(".index", email=form.email.data), code=303)
-    flash(_("Erased: %(bookings)d booking(s) and %(messages)d message(s) made anonymous.",
-            bookings=counts["bookings"], messages=counts["messages"]), "success")
+    flash(_("Erased: %(bookings)d booking(s), %(messages)d message(s) and %(declarations)d withdrawal "
+            "declaration(s) made anonymous.", bookings=counts["bookings"], messages=counts["messages"],
+            declarations=counts["declarations"]), "success")
     return redirect(url_for(".index"), code=303)

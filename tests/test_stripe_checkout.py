@@ -420,6 +420,29 @@ def test_a_refund_whose_job_redis_lost_is_sent_by_the_next_sweep(app, client, db
     assert len(stripe_api.to("/v1/refunds")) == 1
 
 
+def test_a_refund_completed_elsewhere_meanwhile_is_completed_once(app, client, db, booking, make_app):
+    """The refund job and Stripe's webhook (or two processes) completing one refund: once."""
+    from reflexion.booking.refunds import RefundError, mark_refunded
+    from reflexion.booking.states import Actor
+
+    _paid_online(client, db, booking)
+    _open(client, booking)
+    assert client.post(f"/de/booking/{booking.ref}/cancel").status_code == 303
+    stale = _reload(db, booking)
+    assert stale.refund_state == "pending"
+    other = make_app()
+    with other.app_context():
+        mark_refunded(db.session.get(Booking, booking.id), actor=Actor.PROVIDER, expected="pending")
+        db.session.commit()
+        db.session.remove()
+    with pytest.raises(RefundError):
+        mark_refunded(stale, actor=Actor.PROVIDER, expected="pending")  # this one still read "pending"
+    db.session.rollback()
+    done = _reload(db, booking)
+    assert done.refund_state == "refunded"
+    assert sum(1 for t in done.transitions if t.note_code == Note.REFUNDED) == 1
+
+
 def test_a_refund_stripe_refuses_is_the_operators_again(app, client, db, jobs, booking, stripe_api):
     _paid_online(client, db, booking)
     _open(client, booking)

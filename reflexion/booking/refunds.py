@@ -13,7 +13,7 @@ the provider refuses it).
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from reflexion import clock, signals
 from reflexion.booking.models import Booking, Transition
@@ -84,6 +84,13 @@ def mark_refunded(booking, *, actor: Actor = Actor.OPERATOR, expected: str = DUE
     if booking.refund_state != expected:
         raise RefundError("no refund due")
     now = clock.now()
+    # Compare and set in the database: the provider's job and its webhook (or two operator tabs)
+    # completing one refund at the same moment complete it once; the other gets RefundError.
+    done = db.session.execute(
+        update(Booking).where(Booking.id == booking.id, Booking.refund_state == expected)
+        .values(refund_state=REFUNDED, refunded_at=now).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise RefundError("no refund due")
     booking.refund_state = REFUNDED
     booking.refunded_at = now
     entry = Transition(booking=booking, from_state=booking.state, to_state=booking.state,

@@ -38,7 +38,7 @@ from reflexion.booking.methods import ONLINE_METHOD
 from reflexion.booking.models import Booking, Transition
 from reflexion.booking.notes import Note
 from reflexion.booking.payments import PaymentError, confirm_payment
-from reflexion.booking.refunds import DUE, PENDING, REFUNDED, mark_refunded
+from reflexion.booking.refunds import DUE, PENDING, REFUNDED, RefundError, mark_refunded
 from reflexion.booking.states import Actor, State, can_transition
 from reflexion.extensions import db
 from reflexion.i18n import format_instant
@@ -336,7 +336,10 @@ def _apply_refund(kind: str, refund, reported_at) -> str:
     if status == "succeeded":
         if booking.refund_state != PENDING:
             return "unchanged"
-        mark_refunded(booking, actor=Actor.PROVIDER, expected=PENDING, params={"refund": refund_id})
+        try:
+            mark_refunded(booking, actor=Actor.PROVIDER, expected=PENDING, params={"refund": refund_id})
+        except RefundError:
+            return "unchanged"  # the refund job completed it a moment ago
         return "refunded"
     return "refund_pending"
 

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from reflexion import clock, signals
 from reflexion.booking.models import Booking
-from reflexion.booking.refunds import PENDING, mark_refunded
+from reflexion.booking.refunds import PENDING, RefundError, mark_refunded
 from reflexion.booking.states import Actor
 from reflexion.db import unit_of_work
 from reflexion.effects import after_commit
@@ -139,7 +139,10 @@ def refund_online(booking_id: int, payment_intent: str, amount_cents: int, idemp
             # pending (or requires_action): Stripe settles it later and says so by webhook
             log.info("stripe: refund for booking %s is %s at Stripe", booking_id, status or "without status")
             return "pending"
-        mark_refunded(booking, actor=Actor.PROVIDER, expected=PENDING, params={"refund": str(refund.get("id"))})
+        try:
+            mark_refunded(booking, actor=Actor.PROVIDER, expected=PENDING, params={"refund": str(refund.get("id"))})
+        except RefundError:
+            return "gone"  # Stripe's webhook completed it a moment ago
         return "refunded"
 
 

@@ -1,8 +1,8 @@
 """withdrawal declarations: when one was made anonymous (retention purge, erasure)
 
-Revision ID: 20261203_0023
+Revision ID: 20261202_0023
 Revises: 20261202_0022
-Create Date: 2026-12-03 09:00:00
+Create Date: 2026-12-02 09:00:00
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import reflexion.db_types
 
 
 # revision identifiers, used by Alembic.
-revision = '20261203_0023'
+revision = '20261202_0023'
 down_revision = '20261202_0022'
 branch_labels = None
 depends_on = None

@@ -1,8 +1,8 @@
 """stripe checkouts: the refund Stripe holds for them and its last reported status
 
-Revision ID: 20261203_0024
-Revises: 20261203_0023
-Create Date: 2026-12-03 10:00:00
+Revision ID: 20261202_0024
+Revises: 20261202_0023
+Create Date: 2026-12-02 10:00:00
 
 """
 from alembic import op
@@ -12,8 +12,8 @@ import reflexion.db_types
 
 
 # revision identifiers, used by Alembic.
-revision = '20261203_0024'
-down_revision = '20261203_0023'
+revision = '20261202_0024'
+down_revision = '20261202_0023'
 branch_labels = None
 depends_on = None
 

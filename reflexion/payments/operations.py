@@ -145,9 +145,8 @@ def _match_and_store(result, received, seen, by_ref, prepared, *, actor, now):
             remittance=" / ".join([*line.structured_refs, *line.remittance])[:2000] or None,
             end_to_end_id=(line.end_to_end_id or "")[:120] or None, debtor_name=(line.debtor_name or "")[:140] or None,
             debtor_iban=(line.debtor_iban or "")[:40] or None, outcome=outcome.value,
-            booking_id=booking.id if booking is not None else None, payment_id=None, resolution=None,
-            resolved_at=None, resolved_by=None, refund_cents=None,
-        )
+            booking_id=booking.id if booking is not None else None,
+        )  # payment, resolution and refund stay empty (NULL): nothing to bind for them
         item = LineResult(line, outcome.value, identity=identity, booking=booking)
         if outcome == Outcome.MATCHED:
             paid_now.add(booking.id)

@@ -262,21 +262,26 @@ class _Tags:
     def __init__(self, namespace):
         for name in self.NAMES:
             setattr(self, name, f"{{{namespace}}}{name}")
-        self.ACCOUNT = ((self.Acct, self.Id, self.IBAN), (self.Acct, self.Id, self.Othr, self.Id))
-        self.ACCOUNT_CURRENCY = ((self.Acct, self.Ccy),)
+        # Paths for _t, each as (a child's tag, the tags below it), the first one found counting.
+        self.ACCOUNT = _first_rest((self.Acct, self.Id, self.IBAN), (self.Acct, self.Id, self.Othr, self.Id))
+        self.ACCOUNT_CURRENCY = _first_rest((self.Acct, self.Ccy))
         # <Sts>BOOK</Sts> up to .001.07, <Sts><Cd>BOOK</Cd></Sts> from .001.08 on
-        self.STATUS = ((self.Sts, self.Cd), (self.Sts, self.Prtry), (self.Sts,))
-        self.ENTRY_REF = ((self.AcctSvcrRef,), (self.NtryRef,))
+        self.STATUS = _first_rest((self.Sts, self.Cd), (self.Sts, self.Prtry), (self.Sts,))
+        self.ENTRY_REF = _first_rest((self.AcctSvcrRef,), (self.NtryRef,))
+        self.BOOKED = _first_rest((self.BookgDt, self.Dt), (self.BookgDt, self.DtTm))
+        self.VALUE = _first_rest((self.ValDt, self.Dt), (self.ValDt, self.DtTm))
+        self.TX_REF = _first_rest((self.Refs, self.AcctSvcrRef), (self.Refs, self.TxId))
+        self.END_TO_END = _first_rest((self.Refs, self.EndToEndId))
+        self.DEBTOR = _first_rest(*((self.RltdPties, *party, self.Nm) for party in (
+            (self.Dbtr,), (self.Dbtr, self.Pty), (self.UltmtDbtr,), (self.UltmtDbtr, self.Pty))))
+        self.DEBTOR_IBAN = _first_rest((self.RltdPties, self.DbtrAcct, self.Id, self.IBAN))
+        # Paths for _below
         self.TX_AMOUNT = (self.TxAmt, self.Amt)  # below AmtDtls
-        self.TX_REF = ((self.Refs, self.AcctSvcrRef), (self.Refs, self.TxId))
-        self.END_TO_END = ((self.Refs, self.EndToEndId),)
         self.STRUCTURED = (self.Strd, self.CdtrRefInf, self.Ref)  # below RmtInf
-        self.DEBTOR = tuple((self.RltdPties, *party, self.Nm) for party in
-                            ((self.Dbtr,), (self.Dbtr, self.Pty), (self.UltmtDbtr,), (self.UltmtDbtr, self.Pty)))
-        self.DEBTOR_IBAN = ((self.RltdPties, self.DbtrAcct, self.Id, self.IBAN),)
-        for name in ("ACCOUNT", "ACCOUNT_CURRENCY", "STATUS", "ENTRY_REF", "TX_REF", "END_TO_END", "DEBTOR",
-                     "DEBTOR_IBAN"):  # as (first tag, the rest) for _t
-            setattr(self, name, tuple((path[0], path[1:]) for path in getattr(self, name)))
+
+
+def _first_rest(*paths):
+    return tuple((path[0], path[1:]) for path in paths)
 
 
 @lru_cache(maxsize=16)
@@ -332,26 +337,39 @@ def _text(nodes) -> str | None:
 
 
 def _t(children, paths) -> str | None:
-    """The text at the first of ``paths`` (tuples of tags below ``children``, an :func:`_index`)."""
+    """The text at the first of ``paths`` (pairs of a child's tag and the tags below it) found
+    below ``children`` (an :func:`_index`); :func:`_below` and :func:`_text` inlined, as this
+    runs a dozen times per entry."""
     for first, rest in paths:
         nodes = children.get(first)
-        if nodes is not None:
-            value = _text(_below(nodes, rest) if rest else nodes)
-            if value is not None:
-                return value
+        if nodes is None:
+            continue
+        for tag in rest:
+            nodes = nodes[0].findall(tag) if len(nodes) == 1 else [c for n in nodes for c in n.findall(tag)]
+            if not nodes:
+                break
+        for node in nodes:
+            text = node.text
+            if text:
+                value = " ".join(text.split())
+                if value:
+                    return value
     return None
 
 
 def _texts(children, first, rest) -> list[str]:
-    nodes = _below(children.get(first, ()), rest)
-    return [value for value in (" ".join((n.text or "").split()) for n in nodes) if value]
+    texts = []
+    for node in _below(children.get(first, ()), rest):
+        text = node.text
+        if text:
+            value = " ".join(text.split())
+            if value:
+                texts.append(value)
+    return texts
 
 
-def _day(children, tag, tags) -> date | None:
-    nodes = children.get(tag)
-    if nodes is None:
-        return None
-    value = _text(_below(nodes, (tags.Dt,))) or _text(_below(nodes, (tags.DtTm,)))
+def _day(children, paths) -> date | None:
+    value = _t(children, paths)
     return date.fromisoformat(value[:10]) if value else None
 
 
@@ -384,8 +402,8 @@ def _camt_entry_lines(entry, tags, account, account_currency) -> list[StatementL
     common = dict(
         account=account,
         entry_ref=_t(fields, tags.ENTRY_REF),
-        booked_on=_day(fields, tags.BookgDt, tags),
-        value_on=_day(fields, tags.ValDt, tags),
+        booked_on=_day(fields, tags.BOOKED),
+        value_on=_day(fields, tags.VALUE),
         credit=indicator == "CRDT",
         booked=status == "BOOK",
         reversal=reversal,

@@ -163,16 +163,17 @@ def _read_zip(data: bytes) -> Statement:
 
 def _read_camt(data: bytes) -> Statement:
     _refuse_declarations(data)
-    with _collector_paused():
+    with collector_paused():
         return _read_camt_tree(data)
 
 
 @contextmanager
-def _collector_paused():
-    """The cyclic garbage collector off while a statement's tree is built and read: the tree has no
-    cycles (refcounting frees it), but its hundreds of thousands of new elements would set off
-    collections that scan the whole process (a populated app: half the parse time). Process-wide,
-    for a fraction of a second; switched on again only if it was on (another import may overlap)."""
+def collector_paused():
+    """The cyclic garbage collector off while a statement is read (and imported): its tree has no
+    cycles (refcounting frees it), but its hundreds of thousands of new elements, and an import's
+    thousands of lines and rows, would set off collections that scan the whole process (in a
+    populated app, half the parse time). Process-wide, for about a second; switched on again only
+    if it was on (another import may overlap); what an import leaves is collected after it."""
     enabled = gc.isenabled()
     gc.disable()
     try:

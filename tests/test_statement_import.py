@@ -444,3 +444,31 @@ def test_prefixed_and_foreign_elements_read_by_local_name_as_before(source):
     # and the namespaced lookups do not read a look-alike element in its wrong place
     moved = text.replace("<RmtInf>", "<RmtInfX>", 1).replace("</RmtInf>", "</RmtInfX>", 1)
     assert read_statement(moved.encode()).lines != plain.lines
+
+
+def test_the_garbage_collector_is_paused_only_during_an_import(app, db, booking, monkeypatch):
+    import gc
+
+    from reflexion.payments import statements
+
+    booking("R-7KQ4M2")
+    seen = []
+    original = statements._read_camt_tree
+
+    def spy(data):
+        seen.append(gc.isenabled())
+        return original(data)
+
+    monkeypatch.setattr(statements, "_read_camt_tree", spy)
+    assert gc.isenabled()
+    import_statement(CAMT_02, actor="cli")
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(StatementError):
+        import_statement(CAMT_02[:len(CAMT_02) // 2], actor="cli")
+    assert gc.isenabled()
+    gc.disable()  # whoever paused it before keeps it paused
+    try:
+        read_statement(CAMT_08)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -5,6 +5,7 @@ exports (single and batch entries, structured and unstructured remittance, debit
 pending entries, two accounts and currencies in one file).
 """
 import json
+import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -425,3 +426,49 @@ def test_a_zip_of_camt_files_is_read_as_one_statement(app, db, booking):
     with pytest.raises(StatementError) as caught:
         import_statement(buffer.getvalue()[:200], actor="cli")
     assert caught.value.kind == "truncated"
+
+
+@pytest.mark.parametrize("source", [CAMT_02, CAMT_08], ids=["001.02", "001.08"])
+def test_prefixed_and_foreign_elements_read_by_local_name_as_before(source):
+    """Entries are read through the document namespace's tags; a file writing that namespace with a
+    prefix, an element in another namespace or in none, is renamed into it first: read alike."""
+    text = source.decode()
+    namespace = text.split('xmlns="', 1)[1].split('"', 1)[0]
+    plain = read_statement(source)
+    prefixed = re.sub(r"<(/?)(?=[A-Za-z])", r"<\1c:", text).replace(f'xmlns="{namespace}"', f'xmlns:c="{namespace}"')
+    foreign = text.replace("<Ustrd>", '<o:Ustrd xmlns:o="urn:example:other">', 1).replace("</Ustrd>", "</o:Ustrd>", 1)
+    unqualified = text.replace("<Nm>", '<Nm xmlns="">')
+    for variant in (prefixed, foreign, unqualified):
+        assert variant != text
+        assert read_statement(variant.encode()).lines == plain.lines
+    # and the namespaced lookups do not read a look-alike element in its wrong place
+    moved = text.replace("<RmtInf>", "<RmtInfX>", 1).replace("</RmtInf>", "</RmtInfX>", 1)
+    assert read_statement(moved.encode()).lines != plain.lines
+
+
+def test_the_garbage_collector_is_paused_only_during_an_import(app, db, booking, monkeypatch):
+    import gc
+
+    from reflexion.payments import statements
+
+    booking("R-7KQ4M2")
+    seen = []
+    original = statements._read_camt_tree
+
+    def spy(data):
+        seen.append(gc.isenabled())
+        return original(data)
+
+    monkeypatch.setattr(statements, "_read_camt_tree", spy)
+    assert gc.isenabled()
+    import_statement(CAMT_02, actor="cli")
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(StatementError):
+        import_statement(CAMT_02[:len(CAMT_02) // 2], actor="cli")
+    assert gc.isenabled()
+    gc.disable()  # whoever paused it before keeps it paused
+    try:
+        read_statement(CAMT_08)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -22,6 +22,8 @@ _SEPARATORS = r"[\s\-\u2010-\u2015\u2212_./:#]*"
 # also finds it glued to other words ("ReferenzR7KQ4M2"), tried after it.
 _REFERENCE = re.compile(rf"(?<![A-Z0-9])R{_SEPARATORS}((?:{_CODE_CHAR}\s?){{5}}{_CODE_CHAR})(?![A-Z0-9])")
 _REFERENCE_LOOSE = re.compile(rf"R{_SEPARATORS}((?:{_CODE_CHAR}\s?){{5}}{_CODE_CHAR})")
+_SPACE = re.compile(r"\s")
+_WORD = re.compile(r"[a-z]+")  # of a name, folded
 
 
 class Outcome(StrEnum):
@@ -60,7 +62,7 @@ def candidate_references(texts) -> list[str]:
     for pattern in (_REFERENCE, _REFERENCE_LOOSE):
         for text in [*texts, *joined]:
             for match in pattern.finditer(_fold(text)):
-                ref = "R-" + re.sub(r"\s", "", match.group(1))
+                ref = "R-" + _SPACE.sub("", match.group(1))
                 if ref not in found:
                     found.append(ref)
     return found
@@ -100,6 +102,10 @@ def classify(line, booking, already_paid: bool = False) -> Outcome:
 
 def normalised_name(name: str | None) -> str:
     """A payer's or client's name for comparison: letters only, any order ("Muster, Erika")."""
-    folded = unicodedata.normalize("NFKD", name or "").casefold()
-    words = re.findall(r"[a-z]+", "".join(c for c in folded if not unicodedata.combining(c)))
-    return " ".join(sorted(words))
+    name = name or ""
+    if name.isascii():  # nothing to decompose or strip: the same result, without the per-letter loop
+        letters = name.lower()
+    else:
+        folded = unicodedata.normalize("NFKD", name).casefold()
+        letters = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(sorted(_WORD.findall(letters)))

@@ -28,7 +28,7 @@ from reflexion.payments.matching import (
     NEEDS_ATTENTION, Outcome, candidate_references, classify, line_texts, looks_like_reference, normalised_name,
 )
 from reflexion.payments.models import StatementEntry, StatementEntryAction, StatementImport
-from reflexion.payments.statements import Statement, StatementLine, read_statement
+from reflexion.payments.statements import Statement, StatementLine, collector_paused, read_statement
 
 METHOD = "bank_transfer"
 #: Outcomes of lines that are not stored: not money received, or already imported.
@@ -75,6 +75,11 @@ class ImportResult:
 def import_statement(data: bytes, *, filename: str | None = None, actor: str = "cli") -> ImportResult:
     """Import the statement file ``data``; raise :class:`~reflexion.payments.statements.StatementError`
     (nothing applied) if it cannot be read. The caller commits."""
+    with collector_paused():
+        return _import_statement(data, filename=filename, actor=actor)
+
+
+def _import_statement(data, *, filename, actor) -> ImportResult:
     statement = read_statement(data)
     now = clock.now()
     record = StatementImport(filename=(filename or "")[:255] or None, format=statement.format,
@@ -145,9 +150,8 @@ def _match_and_store(result, received, seen, by_ref, prepared, *, actor, now):
             remittance=" / ".join([*line.structured_refs, *line.remittance])[:2000] or None,
             end_to_end_id=(line.end_to_end_id or "")[:120] or None, debtor_name=(line.debtor_name or "")[:140] or None,
             debtor_iban=(line.debtor_iban or "")[:40] or None, outcome=outcome.value,
-            booking_id=booking.id if booking is not None else None, payment_id=None, resolution=None,
-            resolved_at=None, resolved_by=None, refund_cents=None,
-        )
+            booking_id=booking.id if booking is not None else None,
+        )  # payment, resolution and refund stay empty (NULL): nothing to bind for them
         item = LineResult(line, outcome.value, identity=identity, booking=booking)
         if outcome == Outcome.MATCHED:
             paid_now.add(booking.id)

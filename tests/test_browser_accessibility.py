@@ -99,6 +99,7 @@ def test_every_public_page_has_no_axe_violation(live_server, browser, axe_source
         page.wait_for_selector("[data-booking-state]")
         page.evaluate(axe_source)
         found += [f"{lang}-{width} booking page: {v['id']} {v['nodes']}" for v in page.evaluate(RUN_AXE)]
+        _no_sideways_scrolling(page, f"{lang}-{width}-booking-page", found)
         # Rescheduling (issue #12): the grid in reschedule mode and the confirmation step.
         _check(page, axe_source, f"{live_server}/{lang}/booking/{ref}/reschedule", f"{lang}-{width}-reschedule", found)
         _check(page, axe_source, f"{live_server}/{lang}/booking/{ref}/reschedule/2026-11-26T08:00:00Z",

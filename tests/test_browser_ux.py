@@ -177,6 +177,7 @@ def test_labels_and_values_line_up_in_the_panel_and_in_the_exception_form_with_a
         page.fill(start, "19:00")
         page.locator(f"{form} button[type=submit]").click()  # no end: the form comes back with an error
         page.wait_for_selector(f"{form} .has-error .error")
+        page.wait_for_load_state("load")  # its stylesheet applied: a slow machine measured it unstyled once
         after = {name: _box(page, selector) for name, selector in (("start", start), ("end", end))}
         labels = [_box(page, f"label[for=exception-{name}]") for name in ("start", "end")]
         if viewport is DESKTOP:  # side by side: one row of labels, one row of inputs

@@ -361,8 +361,8 @@ def _text(nodes) -> str | None:
 
 def _t(children, paths) -> str | None:
     """The text at the first of ``paths`` (pairs of a child's tag and the tags below it) found
-    below ``children`` (an :func:`_index`); :func:`_below` and :func:`_text` inlined, as this
-    runs a dozen times per entry."""
+    below ``children`` (an :func:`_index`); :func:`_below` inlined, as this runs a dozen times
+    per entry."""
     for first, rest in paths:
         nodes = children.get(first)
         if nodes is None:
@@ -371,12 +371,9 @@ def _t(children, paths) -> str | None:
             nodes = nodes[0].findall(tag) if len(nodes) == 1 else [c for n in nodes for c in n.findall(tag)]
             if not nodes:
                 break
-        for node in nodes:
-            text = node.text
-            if text:
-                value = " ".join(text.split())
-                if value:
-                    return value
+        value = _text(nodes)
+        if value:
+            return value
     return None
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from reflexion import clock
 from reflexion.booking.models import Booking
 from reflexion.booking.states import FINAL_STATES, IllegalTransition, State
-from reflexion.db import keep_changes
+from reflexion.db import OneRowQuery, keep_changes
 from reflexion.extensions import db, htmx, limiter
 from reflexion.i18n import format_instant
 from reflexion.operator.auth import guard_operator_request
@@ -48,14 +48,13 @@ LIVE_FIELDS = ("id", "state", "start_at", "end_at", "payment_deadline", "answere
                "session_minutes", "no_answer_minutes")
 
 
-_LIVE_QUERY = select(*(Booking.__table__.c[name] for name in LIVE_FIELDS)).where(
-    Booking.__table__.c.id == bindparam("booking_id"))
+_LIVE_QUERY = OneRowQuery(select(*(Booking.__table__.c[name] for name in LIVE_FIELDS)).where(
+    Booking.__table__.c.id == bindparam("booking_id")))
 
 
 def _live_row(booking_id: int):
-    # A plain connection, not the ORM session: the every-second path needs no unit of work.
-    with db.engine.connect() as connection:
-        return connection.execute(_LIVE_QUERY, {"booking_id": booking_id}).first()
+    # Straight on the driver, not the ORM session: the every-second path needs no unit of work.
+    return _LIVE_QUERY.first(db.engine, booking_id=booking_id)
 
 
 @bp.route("/<int:booking_id>")

@@ -8,6 +8,7 @@ from jinja2 import FileSystemBytecodeCache
 
 from reflexion import config as config_module
 from reflexion import db as unit_of_work
+from reflexion.cookie_sessions import VerifiedCookieSessions
 from reflexion.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from reflexion.files import private_folder, touch_private
 from reflexion.i18n import LANGUAGES, best_language, install_template_gettext, select_locale, select_timezone
@@ -62,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     if limiter._check_request_limit in hooks:  # absent when rate limiting is switched off
         hooks.remove(limiter._check_request_limit)
     login_manager.init_app(app)
+    app.session_interface = VerifiedCookieSessions()
 
     # inside: this package is every module's parent; a top-level import would load the app for any import
     from reflexion import models  # noqa: F401  (register the whole schema)

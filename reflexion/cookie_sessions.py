@@ -46,4 +46,12 @@ class VerifiedCookieSessions(SecureCookieSessionInterface):
         if _signer_clock() - signed_at > int(max_age):  # itsdangerous' rule: older than max_age is expired
             self._verified.pop(remembered, None)
             return self.session_class()
-        return self.session_class(copy.deepcopy(data))
+        return self.session_class(_own_copy(data))
+
+
+_IMMUTABLE = (str, bytes, int, float, bool, type(None))
+
+
+def _own_copy(data: dict) -> dict:
+    """A copy a request may change freely: immutable values shared, the rest copied deeply."""
+    return {key: value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value) for key, value in data.items()}

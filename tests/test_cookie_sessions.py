@@ -3,6 +3,7 @@ forged, re-keyed or expired cookie is refused exactly as Flask refuses it."""
 import time
 
 import pytest
+from flask import request
 
 from reflexion.cookie_sessions import VerifiedCookieSessions
 from reflexion.operator.auth import create_operator
@@ -62,3 +63,19 @@ def test_a_remembered_cookie_expires_with_the_session_lifetime(app, logged_in, m
     later = time.time() + lifetime + 5
     monkeypatch.setattr(time, "time", lambda: later)
     assert not _in(logged_in)
+
+
+def test_a_request_that_changes_its_session_leaves_the_remembered_data_alone(app, logged_in):
+    """Each request gets its own copy, nested values too (the operator's new-booking notice)."""
+    interface, cookie = app.session_interface, _cookie(logged_in, app)
+    (key,) = [key for key in interface._verified if key[-1] == cookie]
+    remembered = interface._verified[key][0]
+    remembered["notice"] = {"id": 1}  # as if the cookie had carried a nested value
+    headers = {"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={cookie}"}
+    with app.test_request_context(headers=headers):
+        first = interface.open_session(app, request)
+        first["notice"]["id"] = 2
+        first["added"] = True
+    with app.test_request_context(headers=headers):
+        second = interface.open_session(app, request)
+    assert second["notice"] == {"id": 1} and "added" not in second

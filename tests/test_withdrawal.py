@@ -287,3 +287,25 @@ def test_booking_page_links_to_the_withdrawal_form_with_its_reference_while_the_
         assert _withdrawal_link(_booking_page(app, booking, lang)[1]) is None, booking.state
     frozen_now(START + timedelta(hours=2, minutes=1))  # the session has begun
     assert _withdrawal_link(_booking_page(app, confirmed, lang)[1]) is None
+
+
+@pytest.mark.parametrize("lang, last_day, session_start", [
+    ("de", "bis einschließlich montag, 7. dezember 2026 (14 tage nach der buchung)",
+     "bis zum beginn ihres gesprächs am donnerstag, 26. november 2026, 10:00 mez"),
+    ("sv", "till och med måndag 7 december 2026 (14 dagar efter bokningen)",
+     "fram till att ditt samtal börjar torsdag 26 november 2026 kl. 10:00 cet"),
+])
+def test_the_withdrawal_hint_says_until_when(app, db, frozen_now, make_booking, lang, last_day, session_start):
+    """Booked Monday 23 November: the period runs to the end of 7 December, unless the session
+    begins first, which ends the right of withdrawal then."""
+    frozen_now(NOW)
+    later = make_booking(START + timedelta(days=30), state="confirmed", lang=lang)
+    soon = make_booking(START, state="confirmed", lang=lang)
+    db.session.commit()
+
+    def hint(booking):
+        text = re.sub(r"<[^>]+>", " ", _withdrawal_link(_booking_page(app, booking, lang)[1]))
+        return " ".join(text.replace("\xa0", " ").split()).lower()
+
+    assert last_day in hint(later) and "beginn" not in hint(later) and "börjar" not in hint(later)
+    assert session_start in hint(soon) and "14" not in hint(soon)

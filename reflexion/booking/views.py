@@ -14,7 +14,7 @@ from reflexion.booking.forms import AccessKeyForm, BookingForm, LostKeyForm, New
 from reflexion.booking.refunds import refund_cents_for
 from reflexion.booking.payments import shown_confirmation_code
 from reflexion.booking.states import Actor, IllegalTransition
-from reflexion.booking.withdrawal import withdrawal_open
+from reflexion.booking.withdrawal import withdrawal_last_day, withdrawal_open
 from reflexion.calendar.invite import external_url
 from reflexion.calendar.links import calendar_links
 from reflexion.db import abandon
@@ -285,7 +285,7 @@ def _show(booking, status=200, error=None):
         change_cutoff=change_cutoff(booking),
         refund_if_cancelled=(refund_cents_for(booking, Actor.CLIENT, now) if cancellable and paid else None),
         just_moved=session.pop(SESSION_MOVED, None) == booking.ref,
-        can_withdraw=withdrawal_open(booking, now),
+        can_withdraw=withdrawal_open(booking, now), withdrawal_last_day=withdrawal_last_day(booking),
     ), status))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -15,6 +15,7 @@ the right of withdrawal (§ 356 (4) BGB; 2 kap. 11 § distansavtalslagen).
 """
 import re
 import unicodedata
+from datetime import timedelta
 from enum import StrEnum
 
 from flask_babel import gettext as _
@@ -26,6 +27,7 @@ from reflexion.booking.cancellation import can_cancel, cancel_booking
 from reflexion.booking.models import Booking, WithdrawalDeclaration
 from reflexion.booking.states import FINAL_STATES, SESSION_STATES, Actor, IllegalTransition, State
 from reflexion.extensions import db
+from reflexion.i18n import practice_zone
 from reflexion.conversations.deadlines import withdrawal_period_end
 
 class Outcome(StrEnum):
@@ -69,6 +71,15 @@ def withdrawal_open(booking, now=None) -> bool:
     not begun and the withdrawal period runs (the booking page links to the function then)."""
     now = now or clock.now()
     return _outcome(booking, now) == Outcome.WITHDRAWN and can_cancel(booking, Actor.CLIENT)
+
+
+def withdrawal_last_day(booking):
+    """The last calendar day (practice time) of the booking's withdrawal period, when the period
+    ends before the session begins; ``None`` when the session's start ends it first."""
+    period_end = withdrawal_period_end(booking.created_at)
+    if booking.start_at <= period_end:
+        return None
+    return (period_end.astimezone(practice_zone()) - timedelta(days=1)).date()
 
 
 def reference_prefill(text: str | None) -> str:

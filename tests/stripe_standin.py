@@ -1,6 +1,6 @@
 """A stand-in for Stripe's HTTP API on loopback: records what the app sends, answers as Stripe does.
 
-Serves ``POST /v1/checkout/sessions`` and ``POST /v1/refunds`` with JSON shaped like Stripe's
+Serves ``POST /v1/checkout/sessions``, ``POST /v1/refunds`` and ``GET /v1/refunds/<id>`` with JSON shaped like Stripe's
 (``id``, ``object``, ``url`` …); anything else is a 404 in Stripe's error format. A test can
 queue failures (``fail("/v1/refunds", 500)``) that the next requests to that path get. Each
 request is kept with its path, headers and form body (``params``: the flat ``key[0][sub]`` pairs
@@ -46,6 +46,9 @@ class StripeStandIn:
         self._lock = threading.Lock()
         #: The status ``POST /v1/refunds`` answers with (Stripe says ``pending`` for a refund it settles later)
         self.refund_status = "succeeded"
+        #: What ``GET /v1/refunds/<id>`` says of a refund now (default: the status it was created with)
+        self.refund_now: dict[str, str] = {}
+        self._refunds: dict[str, dict] = {}
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -108,12 +111,23 @@ class StripeStandIn:
                 "client_reference_id": record.params.get("client_reference_id"), "payment_intent": None,
             })
         if handler.command == "POST" and path == "/v1/refunds":
-            return self._answer(handler, 200, {
+            refund = {
                 "id": f"re_test_{number:04d}", "object": "refund", "status": self.refund_status,
                 "amount": int(record.params.get("amount", 0)), "currency": "eur",
                 "payment_intent": record.params.get("payment_intent"),
                 "metadata": {"booking_ref": record.params.get("metadata[booking_ref]")},
-            })
+            }
+            with self._lock:
+                self._refunds[refund["id"]] = refund
+            return self._answer(handler, 200, refund)
+        if handler.command == "GET" and path.startswith("/v1/refunds/"):
+            refund_id = path.rsplit("/", 1)[1]
+            with self._lock:
+                refund = self._refunds.get(refund_id)
+            if refund is None:
+                return self._answer(handler, 404, {"error": {"type": "invalid_request_error",
+                                                             "message": f"No such refund: '{refund_id}'"}})
+            return self._answer(handler, 200, {**refund, "status": self.refund_now.get(refund_id, refund["status"])})
         return self._answer(handler, 404, {"error": {"type": "invalid_request_error", "message": "no such route"}})
 
     @staticmethod

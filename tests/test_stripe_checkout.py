@@ -510,6 +510,86 @@ def test_a_refund_stripe_answers_pending_is_completed_by_its_succeeded_event(app
     assert db.session.scalar(select(StripeCheckout.refund_status)) == "succeeded"
 
 
+def test_a_pending_refund_whose_event_never_comes_is_asked_about_after_an_hour(app, client, db, jobs, booking,
+                                                                                stripe_api, frozen_now):
+    """No refund.updated arrives (the endpoint was set up without refund events, or Stripe gave
+    up retrying): the sweep asks Stripe itself, once an hour, and applies the answer as the
+    event would have."""
+    from reflexion.jobs.periodic import run_reconcile
+
+    stripe_api.refund_status = "pending"
+    _cancel_paid_online(client, db, booking)
+    run_worker(app)
+    refund_id = db.session.scalar(select(StripeCheckout.refund_id))
+    asked = lambda: stripe_api.to(f"/v1/refunds/{refund_id}")  # noqa: E731
+
+    frozen_now(clock.now() + timedelta(minutes=50))
+    run_reconcile()
+    run_worker(app)
+    assert asked() == []  # its event may still come
+    frozen_now(clock.now() + timedelta(minutes=11))
+    run_reconcile()
+    run_reconcile()  # the question is queued: not a second one
+    run_worker(app)
+    [question] = asked()
+    assert question.method == "GET" and _reload(db, booking).refund_state == "pending"  # still pending at Stripe
+    run_reconcile()
+    run_worker(app)
+    assert len(asked()) == 1  # the next question in an hour, not at every sweep
+
+    stripe_api.refund_now[refund_id] = "succeeded"
+    frozen_now(clock.now() + timedelta(minutes=61))
+    run_reconcile()
+    run_worker(app)
+    assert len(asked()) == 2
+    done = _reload(db, booking)
+    assert done.refund_state == "refunded" and done.refunded_at is not None
+    assert (done.transitions[-1].note_code, done.transitions[-1].note_params) == (Note.REFUNDED, {"refund": refund_id})
+    assert credit_note_for(done) is not None
+    frozen_now(clock.now() + timedelta(hours=3))
+    run_reconcile()
+    run_worker(app)
+    assert len(asked()) == 2 and len(stripe_api.to("/v1/refunds")) == 1  # settled: never asked or sent again
+    # the event arriving late after all changes nothing
+    late = _refund_event(refund_id, "succeeded", event_id="evt_late", booking=booking)
+    assert _post(client, late).get_json()["outcome"] in ("stale", "unchanged")
+    assert [t.note_code for t in _reload(db, booking).transitions].count(Note.REFUNDED) == 1
+
+
+@pytest.mark.parametrize("answer", ["failed", "canceled", "unreachable"])
+def test_asking_stripe_about_a_pending_refund_hands_a_failed_one_back_and_survives_an_outage(
+        app, client, db, jobs, booking, stripe_api, frozen_now, answer):
+    from reflexion.jobs.periodic import run_reconcile
+
+    stripe_api.refund_status = "pending"
+    _cancel_paid_online(client, db, booking)
+    run_worker(app)
+    refund_id = db.session.scalar(select(StripeCheckout.refund_id))
+    if answer == "unreachable":
+        stripe_api.fail(f"/v1/refunds/{refund_id}", 500)
+    else:
+        stripe_api.refund_now[refund_id] = answer
+    frozen_now(clock.now() + timedelta(minutes=61))
+    run_reconcile()
+    run_worker(app)
+    assert len(stripe_api.to(f"/v1/refunds/{refund_id}")) == 1
+    back = _reload(db, booking)
+    if answer == "unreachable":
+        assert back.refund_state == "pending"  # nothing decided without Stripe's word
+        run_reconcile()
+        run_worker(app)
+        assert len(stripe_api.to(f"/v1/refunds/{refund_id}")) == 1  # asked again in an hour, not at once
+        frozen_now(clock.now() + timedelta(minutes=61))
+        run_reconcile()
+        run_worker(app)
+        assert len(stripe_api.to(f"/v1/refunds/{refund_id}")) == 2
+        assert _reload(db, booking).refund_state == "pending"
+    else:
+        assert (back.refund_state, back.refund_cents, back.refunded_at) == ("due", 9000, None)
+        assert back.transitions[-1].note_code == Note.ONLINE_REFUND_FAILED
+        assert answer in back.transitions[-1].note_params["error"]
+
+
 @pytest.mark.parametrize("answer, kind, status", [
     ("pending", "refund.updated", "canceled"),   # pending, then canceled
     ("pending", "refund.failed", "failed"),       # pending, then failed

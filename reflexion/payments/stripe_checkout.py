@@ -302,6 +302,12 @@ def _event_time(event):
         return clock.now()
 
 
+def settle_refund(refund: dict, reported_at) -> str:
+    """A refund's status as Stripe's API tells it when asked (:func:`reflexion.payments.stripe_refunds.check_refund`),
+    applied exactly as a ``refund.updated`` event saying the same; the outcomes of :func:`_apply_refund`."""
+    return _apply_refund(REFUND_UPDATED, refund, reported_at)
+
+
 def _apply_refund(kind: str, refund, reported_at) -> str:
     """A refund's later status: succeeded completes a pending refund; failed or canceled hands it
     (pending, or completed before) back to the operator as due, with an audit note.

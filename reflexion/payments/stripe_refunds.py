@@ -14,7 +14,9 @@ Stripe may answer ``pending`` and settle the refund later: the refund id and sta
 on the checkout, the booking's refund stays ``pending`` (the sweep does not send it again), and
 the ``refund.updated``/``refund.failed`` webhook events complete it or hand it back
 (:func:`reflexion.payments.stripe_checkout.handle_event`) — also a refund that fails after
-Stripe had reported it succeeded.
+Stripe had reported it succeeded. Should that event never come (a webhook endpoint set up
+without refund events, or events Stripe stopped retrying), the periodic sweep asks Stripe
+itself once ``ASK_AGAIN_AFTER`` (an hour) has passed without news (:func:`check_refund`).
 """
 import logging
 from datetime import timedelta
@@ -34,7 +36,8 @@ from reflexion.extensions import db
 from reflexion.jobs.queue import DEFAULT, get_queue, job_app
 from reflexion.jobs.scheduling import job_status
 from reflexion.mail.tasks import retry_policy
-from reflexion.payments.stripe_checkout import REFUND_LOST, client, enabled, hand_back_refund, refundable_payment
+from reflexion.payments.stripe_checkout import (REFUND_LOST, client, enabled, hand_back_refund, refundable_payment,
+                                                settle_refund)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,8 @@ FINAL_ERRORS = (stripe.InvalidRequestError, stripe.AuthenticationError, stripe.P
 
 #: RQ states in which a refund job will still run.
 ALIVE = ("queued", "scheduled", "started", "deferred")
+#: A refund Stripe still calls pending is asked about this long after the last news of it.
+ASK_AGAIN_AFTER = timedelta(hours=1)
 
 
 class RefundNotSent(Exception):
@@ -83,7 +88,9 @@ def enqueue_refund(booking_id: int, payment_intent: str, amount_cents: int, idem
 
 def requeue_pending(now=None, grace=timedelta(minutes=5)) -> int:
     """Enqueue again the refunds left ``pending`` whose job Redis does not hold (Redis was down
-    when it should have been enqueued, or lost it); run by the periodic sweep. Return how many."""
+    when it should have been enqueued, or lost it), and ask Stripe about the refunds it has held
+    as pending for ``ASK_AGAIN_AFTER`` without news; run by the periodic sweep. Return how many
+    jobs it enqueued."""
     if not enabled():
         return 0
     now = now or clock.now()
@@ -92,8 +99,15 @@ def requeue_pending(now=None, grace=timedelta(minutes=5)) -> int:
     count = 0
     for booking in waiting:
         checkout = refundable_payment(booking)
-        if checkout is None or checkout.refund_status == "pending":
-            continue  # Stripe holds it: its webhook event settles it
+        if checkout is None:
+            continue
+        if checkout.refund_status == "pending":  # Stripe holds it: its webhook event settles it, else we ask
+            last_news = checkout.refund_reported_at or checkout.updated_at or booking.refund_due_at
+            if (checkout.refund_id and last_news <= now - ASK_AGAIN_AFTER
+                    and job_status(_check_job_id(checkout.refund_id)) not in ALIVE):
+                enqueue_check(booking.id, checkout.refund_id)
+                count += 1
+            continue
         key = _idempotency_key(booking, checkout)
         if job_status(_job_id(booking.id, key)) in ALIVE:
             continue
@@ -101,8 +115,36 @@ def requeue_pending(now=None, grace=timedelta(minutes=5)) -> int:
         enqueue_refund(booking.id, checkout.payment_intent, cents, key)
         count += 1
     if count:
-        log.info("stripe: re-enqueued %d refund(s) whose job was lost", count)
+        log.info("stripe: enqueued %d refund job(s) (lost, or pending at Stripe without news)", count)
     return count
+
+
+def _check_job_id(refund_id: str) -> str:
+    return f"stripe-refund-check-{refund_id}"
+
+
+def enqueue_check(booking_id: int, refund_id: str):
+    get_queue(DEFAULT).enqueue(check_refund, booking_id, refund_id, job_id=_check_job_id(refund_id),
+                               description=f"stripe refund status for booking {booking_id}")
+
+
+def check_refund(booking_id: int, refund_id: str) -> str:
+    """Job: ask Stripe how a refund it called pending stands, and apply the answer as its webhook
+    event would have (:func:`reflexion.payments.stripe_checkout.settle_refund`)."""
+    app = job_app()
+    with app.app_context(), unit_of_work():
+        booking = db.session.get(Booking, booking_id)
+        checkout = refundable_payment(booking) if booking is not None else None
+        if booking is None or booking.refund_state != PENDING or checkout is None or checkout.refund_id != refund_id:
+            return "gone"  # settled meanwhile (or the booking was erased)
+        try:
+            refund = client().v1.refunds.retrieve(refund_id).to_dict()
+        except stripe.StripeError as exc:
+            log.warning("stripe: could not ask about refund for booking %s (%s, request %s); asking again later",
+                        booking_id, type(exc).__name__, getattr(exc, "request_id", None))
+            checkout.updated_at = clock.now()  # the next question in ASK_AGAIN_AFTER, not at every sweep
+            return "not reached"
+        return settle_refund(refund, clock.now())
 
 
 def refund_online(booking_id: int, payment_intent: str, amount_cents: int, idempotency_key: str) -> str:

@@ -87,20 +87,10 @@ def test_the_language_switch_on_the_booking_form_keeps_what_was_typed(live_serve
 
 
 @pytest.fixture
-def operator_page(live_server, browser, db):
-    from reflexion.operator.auth import create_operator
-
-    create_operator("op@example.org", "correct horse battery")
-    db.session.commit()
-
+def operator_page(browser, log_in_operator):
     def open_page(width=1280):
         page, errors = _page(browser, width=width)
-        page.goto(f"{live_server}/operator/login")
-        page.fill("#email", "op@example.org")
-        page.fill("#password", "correct horse battery")
-        page.click("button[type=submit]")
-        page.wait_for_url("**/operator/")
-        return page, errors
+        return log_in_operator(page), errors
 
     return open_page
 

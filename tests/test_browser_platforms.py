@@ -14,7 +14,6 @@ pytestmark = pytest.mark.browser
 NOTES = Path("/work/notes/shots")
 SHOTS = NOTES / "platforms" if NOTES.is_dir() else Path("/tmp/shots")
 SLOT = "2026-11-25T08:00:00Z"  # Wed 09:00 MEZ
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -109,13 +108,11 @@ def test_without_javascript_every_hint_is_readable(live_server, browser):
     context.close()
 
 
-def test_the_panel_copies_the_handle_by_keyboard_and_links_the_call(app, db, make_booking, live_server, browser):
+def test_the_panel_copies_the_handle_by_keyboard_and_links_the_call(app, db, make_booking, live_server, browser,
+                                                                    log_in_operator):
     from reflexion import clock
-    from reflexion.operator.auth import create_operator
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    create_operator("op@example.com", PASSWORD)
-    db.session.commit()
     booking = make_booking(clock.now() + timedelta(hours=2), state="confirmed", name="Erika Muster",
                            call_platform="whatsapp", call_handle="+4915123456789")
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
@@ -123,11 +120,7 @@ def test_the_panel_copies_the_handle_by_keyboard_and_links_the_call(app, db, mak
     page = context.new_page()
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"{live_server}/operator/login")
-    page.fill("#email", "op@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/operator/")
+    log_in_operator(page)
     assert "WhatsApp" in page.locator(f"[data-booking='{booking.ref}'] [data-booked-platform]").inner_text()
     page.screenshot(path=str(SHOTS / "dashboard-platform.png"), full_page=True)
     page.goto(f"{live_server}/operator/sessions/{booking.id}")

@@ -61,23 +61,16 @@ def test_a_client_reschedules_in_swedish_and_the_page_shows_the_new_time(live_se
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_the_operator_moves_a_booking_in_the_panel_in_german(live_server, browser, db, frozen_now, make_booking,
-                                                             width):
-    from reflexion.operator.auth import create_operator
-
+                                                             log_in_operator, width):
     SHOTS.mkdir(parents=True, exist_ok=True)
     frozen_now(datetime(2026, 11, 23, 8, tzinfo=timezone.utc))
     booking = make_booking(datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc))
     confirm_payment(booking)
-    create_operator("op@example.com", "correct horse battery")
     db.session.commit()
     page = browser.new_page(viewport={"width": width, "height": 900}, locale="de-DE")
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{live_server}/operator/login")
-    page.fill("#email", "op@example.com")
-    page.fill("#password", "correct horse battery")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/operator/")
+    log_in_operator(page)
     page.click(f'[data-move="{booking.ref}"]')
     page.wait_for_selector("[data-move-booking]")
     page.fill("#day", "2026-11-27")

@@ -10,7 +10,6 @@ import pytest
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/shots")
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -53,14 +52,10 @@ def axe_source():
 
 
 def test_an_imported_statement_confirms_the_payment_and_the_client_sees_the_confirmation_data(
-        app, db, live_server, browser, tmp_path, axe_source):
+        app, db, live_server, browser, tmp_path, axe_source, log_in_operator):
     from test_browser_accessibility import RUN_AXE
 
-    from reflexion.operator.auth import create_operator
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    create_operator("op@example.com", PASSWORD)
-    db.session.commit()
     errors = []
 
     client = browser.new_page(viewport={"width": 1280, "height": 900}, locale="de-DE")
@@ -83,11 +78,7 @@ def test_an_imported_statement_confirms_the_payment_and_the_client_sees_the_conf
     statement.write_bytes(_statement(f"Internet Reflexion {ref.lower().replace('-', ' ')} Danke"))
     operator = browser.new_page(viewport={"width": 1280, "height": 900}, locale="de-DE")
     operator.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    operator.goto(f"{live_server}/operator/login")
-    operator.fill("#email", "op@example.com")
-    operator.fill("#password", PASSWORD)
-    operator.click("button[type=submit]")
-    operator.wait_for_url(f"{live_server}/operator/")
+    log_in_operator(operator)
     operator.goto(f"{live_server}/operator/payments/import")
     operator.screenshot(path=str(SHOTS / "import-upload-1280.png"), full_page=True)
     operator.set_input_files("#statement", str(statement))

@@ -61,7 +61,9 @@ def main():
         print("* Ctrl-C stops everything", flush=True)
         supervise(children)
     finally:
-        _stop([child.process for child in children if child.process is not None])
+        # Redis last: the web server and the worker finish their shutdown while it still answers.
+        _stop([child.process for child in children if child.process is not None and child.name != "redis"])
+        _stop([child.process for child in children if child.process is not None and child.name == "redis"])
         if redis:
             redis.stop()
 

@@ -68,6 +68,9 @@ def test_run_serves_the_site_and_ctrl_c_stops_everything(tmp_path):
     assert "demo operator login: operator@example.com" in output
     time.sleep(0.5)
     assert _processes_mentioning(f"127.0.0.1:{port}", str(instance)) == []
+    # A clean stop: Redis goes last, so neither the worker nor its scheduler loses it mid-shutdown.
+    stopped = output.split("* stopping", 1)[1]
+    assert "Traceback" not in stopped and " ERROR " not in stopped and "Redis away" not in stopped, stopped
 
 
 def test_run_restarts_a_child_that_dies_and_keeps_serving(tmp_path):

@@ -15,7 +15,6 @@ the right of withdrawal (§ 356 (4) BGB; 2 kap. 11 § distansavtalslagen).
 """
 import re
 import unicodedata
-from datetime import timedelta
 from enum import StrEnum
 
 from flask_babel import gettext as _
@@ -27,8 +26,7 @@ from reflexion.booking.cancellation import can_cancel, cancel_booking
 from reflexion.booking.models import Booking, WithdrawalDeclaration
 from reflexion.booking.states import FINAL_STATES, SESSION_STATES, Actor, IllegalTransition, State
 from reflexion.extensions import db
-from reflexion.i18n import practice_zone
-from reflexion.conversations.deadlines import withdrawal_period_end
+from reflexion.conversations.deadlines import last_withdrawal_day, withdrawal_period_end
 
 class Outcome(StrEnum):
     WITHDRAWN = "withdrawn"  # the booking is cancelled, the fee (if paid) refunded in full
@@ -76,10 +74,9 @@ def withdrawal_open(booking, now=None) -> bool:
 def withdrawal_last_day(booking):
     """The last calendar day (practice time) of the booking's withdrawal period, when the period
     ends before the session begins; ``None`` when the session's start ends it first."""
-    period_end = withdrawal_period_end(booking.created_at)
-    if booking.start_at <= period_end:
+    if booking.start_at <= withdrawal_period_end(booking.created_at):
         return None
-    return (period_end.astimezone(practice_zone()) - timedelta(days=1)).date()
+    return last_withdrawal_day(booking.created_at)
 
 
 def reference_prefill(text: str | None) -> str:

@@ -18,7 +18,7 @@ client accepts: a booking keeps the values it was made under (``Booking.session_
 ``Booking.no_answer_minutes``); the settings' values apply to bookings made from now on.
 """
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable
 
 from reflexion.booking.notes import Note
@@ -71,15 +71,19 @@ def hard_end(booking) -> datetime:
 WITHDRAWAL_DAYS = 14
 
 
-def withdrawal_period_end(booked_at: datetime) -> datetime:
-    """The instant the withdrawal period ends: the end of the 14th day after the booking day.
+def last_withdrawal_day(booked_at: datetime) -> date:
+    """The withdrawal period's last day: the 14th day after the booking day.
 
     Counted in practice time: the booking day itself does not count (§187(1) BGB), so a booking
     on 1 December may be withdrawn until 15 December, 24:00.
     """
-    zone = practice_zone()
-    last_day = booked_at.astimezone(zone).date() + timedelta(days=WITHDRAWAL_DAYS)
-    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
+    return booked_at.astimezone(practice_zone()).date() + timedelta(days=WITHDRAWAL_DAYS)
+
+
+def withdrawal_period_end(booked_at: datetime) -> datetime:
+    """The instant the withdrawal period ends: midnight after its last day, practice time."""
+    next_day = last_withdrawal_day(booked_at) + timedelta(days=1)
+    return datetime.combine(next_day, time(0), tzinfo=practice_zone()).astimezone(timezone.utc)
 
 
 def starts_within_withdrawal_period(start: datetime, booked_at: datetime) -> bool:

@@ -10,8 +10,10 @@ keep-alive requests on loopback from several client processes, alternating round
 Prints requests/s, p50/p99 latency, the server's CPU time per request (gunicorn workers' user +
 system time from /proc: steadier than rates on a shared machine) and the partial/bare ratio
 (PRODUCT.md §8 wants at least 0.5). For orientation it also measures ``/bench/empty``: a constant
-answer from inside our app as the logged-in operator (session cookie, login, rate limiter,
-security headers: the app's own cost before any view). Production settings (rate limiting on).
+answer from inside our app as the logged-in operator (session cookie, rate limiter, security
+headers: the app's own cost before any view) and ``/bench/operator-empty``: the same behind the
+panel's login check (what the partial costs before reading the booking). Production settings
+(rate limiting on).
 
 Run: ``.venv/bin/python bench/panel_partial.py [--requests 1000] [--clients 4] [--rounds 8]``.
 """
@@ -170,6 +172,7 @@ def main():
             "bare Flask endpoint": ("/bare/", {"User-Agent": USER_AGENT}, b"ok"),
             "panel partial": (f"{partial}?seen=confirmed", partial_headers, b'id="session-live"'),
             "app, empty view": ("/bench/empty", partial_headers, b"ok"),
+            "app, login only": ("/bench/operator-empty", partial_headers, b"ok"),
         }
         rates = {name: [] for name in endpoints}
         latencies = {name: [] for name in endpoints}
@@ -195,6 +198,10 @@ def main():
                   f"(rounds: {', '.join(f'{r:.0f}' for r in rates[name])}), "
                   f"p50 {percentile(latencies[name], 50) * 1000:.1f} ms, p99 {percentile(latencies[name], 99) * 1000:.1f} ms, "
                   f"server CPU {statistics.median(cpu_ms[name]):.2f} ms/request")
+        for name in ("app, empty view", "app, login only"):
+            ceiling = statistics.median(rate / bare_rate for rate, bare_rate
+                                        in zip(rates[name], rates["bare Flask endpoint"]))
+            print(f"  {name} / bare = {ceiling:.2f} (median of rounds: the most any partial behind it can reach)")
         print(f"  partial / bare, per round: {', '.join(f'{r:.2f}' for r in ratios)}")
         print(f"  partial / bare = {statistics.median(ratios):.2f} (median of rounds; goal: at least 0.75, issue 10; PRODUCT.md §8: 0.5)")
         cpu_ratio = statistics.median(cpu_ms["bare Flask endpoint"]) / statistics.median(cpu_ms["panel partial"])

@@ -3,8 +3,10 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, g, redirect, url_for
+from flask import Flask, abort, g, redirect, url_for
 from jinja2 import FileSystemBytecodeCache
+from sqlalchemy.engine import make_url
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from reflexion import config as config_module
 from reflexion import db as unit_of_work
@@ -89,7 +91,6 @@ def create_app(config: dict | None = None) -> Flask:
 def _private_sqlite_file(uri, touch_private):
     """Create the SQLite file 0600 before SQLite does (with the umask's 0644); its journal
     and WAL files take the database file's permissions."""
-    from sqlalchemy.engine import make_url
 
     database = make_url(uri).database
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -104,7 +105,6 @@ def _trust_proxies(app):
     further left and ignored), so rate limits count per real client, not per proxy."""
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
@@ -172,7 +172,6 @@ def _register_language_routing(app):
     @app.before_request
     def reject_unknown_language():
         if getattr(g, "lang_invalid", None):
-            from flask import abort
 
             abort(404)
 
@@ -216,7 +215,7 @@ def _register_template_helpers(app):
     from reflexion.booking.states import CONFIRMED_STATES, Actor, State, can_transition
     from reflexion.clock.status import for_display as clock_status, format_ms
     from reflexion.i18n import (
-        LANGUAGE_NAMES, fee_cents, format_day, format_duration_minutes, format_instant, format_instant_html,
+        LANGUAGE_NAMES, fee_cents, format_day, format_duration_minutes, format_instant_html,
         format_money, format_number, format_terms_version,
     )
 

@@ -2,6 +2,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -182,7 +183,6 @@ def load_settings(overrides=None):
 
 def trusted_hosts_for(public_url: str) -> list[str]:
     """The public URL's host, and the loopback names local monitoring uses."""
-    from urllib.parse import urlsplit
 
     host = urlsplit(public_url).hostname
     return [name for name in (host, "localhost", "127.0.0.1") if name]

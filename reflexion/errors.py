@@ -2,6 +2,7 @@
 import logging
 
 from flask import g, render_template, request
+from flask import globals as flask_globals
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -60,7 +61,6 @@ def register_error_handlers(app):
 
 
 def _request_ctx_url_adapter():
-    from flask import globals as flask_globals
 
     ctx = flask_globals.request_ctx._get_current_object() if flask_globals.request_ctx else None
     return getattr(ctx, "url_adapter", None)

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from flask_migrate import upgrade
+
 from reflexion import create_app
 from reflexion.operator.models import Operator
 from reflexion.processes import die_with_parent
@@ -19,8 +21,6 @@ from reflexion.seed import DEMO_EMAIL, seed_if_empty
 
 
 def main():
-    from flask_migrate import upgrade
-
     os.umask(0o077)  # the children inherit it
     os.environ.setdefault("REFLEXION_DEMO", "1")  # make run is the demo; REFLEXION_DEMO=0 turns it off
 

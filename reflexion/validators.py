@@ -1,9 +1,10 @@
 """Field rules and the client-detail fields shared by the booking, contact and operator forms."""
 import unicodedata
 from datetime import timedelta
+from wtforms import EmailField, RadioField, StringField
 
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from reflexion import clock, platforms
 from reflexion.i18n import practice_zone, select_locale
@@ -50,8 +51,6 @@ def strip_filter(value):
 
 def name_field(label, required_message):
     """A person's name: 2–120 printable characters on one line."""
-    from wtforms import StringField
-    from wtforms.validators import DataRequired, Length
 
     return StringField(label, filters=[strip_filter], validators=[
         DataRequired(required_message),
@@ -62,8 +61,6 @@ def name_field(label, required_message):
 
 def email_field(label, required_message):
     """An e-mail address: syntax checked (no DNS look-up), at most 254 characters, one line."""
-    from wtforms import EmailField
-    from wtforms.validators import DataRequired, Email, Length
 
     return EmailField(label, filters=[strip_filter], validators=[
         DataRequired(required_message),
@@ -79,8 +76,6 @@ def call_handle_field(label, required_message=None):
     Its form (phone number, e-mail address, user name) is checked against the chosen platform
     by :class:`CallPlatformForm`, with the same rule the domain applies.
     """
-    from wtforms import StringField
-    from wtforms.validators import DataRequired, Length, Optional
 
     presence = DataRequired(required_message) if required_message else Optional()
     return StringField(label, filters=[strip_filter], validators=[
@@ -92,7 +87,6 @@ def call_handle_field(label, required_message=None):
 
 def call_platform_field(label):
     """The platform the client is called on: one of those offered now (choices set per form)."""
-    from wtforms import RadioField
 
     return RadioField(label, filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
                       validate_choice=False)

@@ -7,8 +7,7 @@ import vobject
 from icalendar import Calendar
 from sqlalchemy import select
 
-from mail_helpers import message_of, outbox_messages, parts_by_type, run_worker, translated
-from reflexion import clock
+from mail_helpers import message_of, parts_by_type, run_worker, translated
 from reflexion.booking import codes
 from reflexion.booking.changes import MoveRefused, move_booking, moved_starts
 from reflexion.booking.models import Booking
@@ -19,7 +18,7 @@ from reflexion.calendar import feed
 from reflexion.calendar.invite import invite_bytes
 from reflexion.i18n import format_instant
 from reflexion.jobs import timers
-from reflexion.jobs.scheduling import job_status, scheduled_time
+from reflexion.jobs.scheduling import scheduled_time
 from reflexion.mail.models import OutgoingEmail
 from reflexion.mail.tasks import reminder_job_id
 from reflexion.conversations.deadlines import PURPOSES

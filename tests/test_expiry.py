@@ -5,7 +5,6 @@ free again, and the client gets exactly one 'reservation lapsed' e-mail in their
 """
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
 
 from mail_helpers import message_of, outbox_messages, run_worker, stored_emails, translated
 from reflexion import clock
@@ -14,7 +13,6 @@ from reflexion.booking.models import Booking
 from reflexion.booking.payments import confirm_payment
 from reflexion.jobs import timers
 from reflexion.jobs.reconcile import reconcile
-from reflexion.mail.models import OutgoingEmail
 from frozen import NOW
 
 UTC = timezone.utc

@@ -3,7 +3,6 @@
 Every answer must be 2xx/3xx/4xx — never a 500 — and no partial record may be left behind.
 """
 import re
-from datetime import datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -54,5 +54,5 @@ def test_invite_and_feed_urls_come_from_the_public_url_not_the_request(app, clie
                          headers=local).status_code == 303
     assert operator.post("/operator/calendar-feed", headers=local).status_code == 303
     dashboard = operator.get("/operator/", headers=local).get_data(as_text=True)
-    assert f'href="webcal://reflexion.example/calendar/' in dashboard
+    assert 'href="webcal://reflexion.example/calendar/' in dashboard
     assert "localhost:5000/calendar" not in dashboard

@@ -22,7 +22,6 @@ from reflexion.booking.payments import confirm_payment
 from reflexion.booking.states import Actor
 from reflexion.i18n import format_instant, format_money
 from reflexion.mail import messages, notify, tasks
-from reflexion.mail.models import OutgoingEmail
 from reflexion.redis_conn import get_redis
 
 UTC = timezone.utc

@@ -1,6 +1,6 @@
 """Retention purge, export and erasure of one client's data."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import flask_babel
 import pytest

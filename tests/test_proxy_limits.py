@@ -8,8 +8,7 @@ import http.client
 import re
 import socket
 import sys
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from mail_helpers import outbox_messages, run_worker, translated
+from mail_helpers import outbox_messages, run_worker
 from qr_helpers import pdf_text
 from reflexion import signals
 from reflexion.booking.payments import confirm_payment

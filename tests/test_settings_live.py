@@ -9,7 +9,6 @@ Sessions last seconds (``REFLEXION_SESSION_MINUTES=0.15`` → 9 s, then 6 s in t
 import http.cookiejar
 import re
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from reflexion import clock
-from reflexion.booking.models import Booking, Payment, Transition
+from reflexion.booking.models import Booking, Payment
 from reflexion.booking.notes import Note, entry_text_in
 from reflexion.i18n import format_money
 from reflexion.payments.models import StripeCheckout, StripeEvent

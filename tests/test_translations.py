@@ -5,7 +5,7 @@ code, page templates and the e-mails' plain-text templates alike), and every e-m
 in both languages, text and HTML part, to catch English that reaches a client anyway.
 """
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from html import unescape
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Forms of the opening-hours editor (operator panel)."""
+from babel.dates import get_day_names
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, SelectChoice, SelectField, StringField, TimeField
@@ -9,7 +10,6 @@ from reflexion.validators import plausible_day, printable_text, single_line, str
 
 
 def _weekday_choices():
-    from babel.dates import get_day_names
 
 
     names = get_day_names("wide", locale=select_locale())

@@ -14,6 +14,7 @@ import hmac
 import re
 import secrets
 
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -85,7 +86,6 @@ def confirmation_code_for(booking) -> str:
     Derived, not stored: the database keeps only a slow hash (for the operator's check) and
     a random nonce, so a copy of the database alone reveals no confirmation data.
     """
-    from flask import current_app
 
     return confirmation_code_from(booking.ical_uid, booking.confirmation_nonce, current_app.config["SECRET_KEY"])
 

@@ -24,7 +24,6 @@ from reflexion.mail.notify import access_key_link_requested
 from reflexion.payments.stripe_checkout import CheckoutUnavailable, can_pay_online, enabled as online_payment_enabled
 from reflexion.payments.stripe_checkout import start_checkout
 from reflexion.conversations.deadlines import change_cutoff
-from reflexion.settings import setting
 
 bp = Blueprint("booking", __name__, url_prefix="/<lang>")
 

@@ -16,7 +16,7 @@ from email.utils import parseaddr
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vRecur
@@ -137,7 +137,6 @@ def external_url(endpoint: str, **values) -> str:
     """An absolute URL, always from ``PUBLIC_URL`` (never from the request's Host header)."""
     public = current_app.config["PUBLIC_URL"].rstrip("/")
     if has_request_context():
-        from flask import request
 
         return public + url_for(endpoint, **values)[len(request.script_root):]
     with current_app.test_request_context("/", base_url=public):
@@ -168,7 +167,6 @@ def attendee(booking) -> vCalAddress:
 
 
 def _client_texts(booking, lang: str, method: str = REQUEST) -> dict:
-    config = current_app.config
     call = booked_call(booking)  # the booked platform, even when the operator no longer offers it
     brand, platform, handle = setting("BRAND"), call.name, clean_text(call.operator_handle or "", 64)
     # the rules the booking was made under

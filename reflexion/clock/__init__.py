@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 from flask import current_app, has_app_context
+from sqlalchemy import func, select
 
 from reflexion.clock.models import ClockCheck
 from reflexion.extensions import db
@@ -158,7 +159,6 @@ def restore_cached_status(app) -> dict | None:
 
 def _status_from_history(app) -> dict | None:
     """Rebuild the status from the database (Redis lost it, e.g. a restart without persistence)."""
-    from sqlalchemy import func, select
 
     # A connection of its own: never touch the caller's session or transaction.
     with db.engine.connect() as connection:

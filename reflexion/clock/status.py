@@ -1,6 +1,7 @@
 """How trustworthy the clock is right now, for /healthz, the operator dashboard and the footer."""
 from datetime import datetime
 
+from babel.numbers import format_decimal
 from flask import current_app
 
 from reflexion import clock
@@ -64,7 +65,6 @@ def for_display() -> dict:
 
 def format_ms(value: float | None, signed: bool = True) -> str:
     """A millisecond figure in the page's language, e.g. ``+12,3`` (German)."""
-    from babel.numbers import format_decimal
 
 
     if value is None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
 from flask_babel import gettext as _
 
 from reflexion.booking.states import FINAL_STATES, NEVER_CALLED, PAID_STATES, State
@@ -113,7 +115,6 @@ def format_minutes(value) -> str:
 
 @lru_cache(maxsize=64)
 def _format_minutes(value: float, locale: str) -> str:
-    from babel.numbers import format_decimal
 
     return str(int(value)) if value.is_integer() else format_decimal(value, locale=locale)
 
@@ -135,7 +136,6 @@ def format_local(instant: datetime | None, seconds: bool = True, zone=None, loca
     key = (zone.key, local.utcoffset(), locale)
     abbreviation = _ZONE_ABBREVIATIONS.get(key)
     if abbreviation is None:
-        from babel.dates import format_datetime
 
         abbreviation = _ZONE_ABBREVIATIONS[key] = format_datetime(instant, "z", tzinfo=zone, locale=locale)
     return f"{local:%H:%M:%S} {abbreviation}" if seconds else f"{local:%H:%M} {abbreviation}"

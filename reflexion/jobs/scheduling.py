@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 
 from reflexion import clock
 from reflexion.jobs.queue import TIMERS, get_queue
@@ -73,7 +74,6 @@ def job_status(job_id: str) -> str | None:
 
 def scheduled_time(job_id: str) -> datetime | None:
     """When the scheduled job ``job_id`` is due (machine clock, aware UTC), or None."""
-    from rq.registry import ScheduledJobRegistry
 
     try:
         job = Job.fetch(job_id, connection=get_redis())

@@ -22,7 +22,7 @@ from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from reflexion import clock
 from reflexion.extensions import db
 from reflexion.jobs import clock_jobs, heartbeat, periodic, timers
-from reflexion.jobs.queue import ALL_QUEUES, get_queue, job_app, use_job_app
+from reflexion.jobs.queue import ALL_QUEUES, job_app, use_job_app
 from reflexion.processes import process_exists
 from reflexion.redis_conn import get_redis, worker_redis
 

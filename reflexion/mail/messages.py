@@ -329,7 +329,6 @@ def compose(*, subject: str, recipient: str, text: str, html: str, lang: str, ca
     ``related``: inline images of the HTML part (dicts with ``cid``, ``data``, ``subtype``,
     ``filename``); ``attachments``: files (``data``, ``maintype``, ``subtype``, ``filename``).
     """
-    config = current_app.config
     sender = setting("MAIL_DEFAULT_SENDER")
     domain = _sender_domain()
     message = EmailMessage()

@@ -3,7 +3,7 @@ import time
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, logout_user
@@ -31,7 +31,6 @@ DEFAULT_MAX_SESSION_HOURS = 12
 def unauthorized():
     """Full pages go to the login form; htmx partials tell the browser to go there (no login form
     swapped into a countdown)."""
-    from flask import flash
 
     target = url_for("operator.login", next=request.full_path if request.method == "GET" else None)
     if htmx:

@@ -6,7 +6,6 @@ from flask.cli import AppGroup
 from flask_babel import force_locale, gettext as _
 
 from reflexion.db import unit_of_work
-from reflexion.extensions import db
 from reflexion.settings import store
 from reflexion.settings.operations import CLI_ACTOR, SettingsInvalid, all_values, change_settings, stored_keys
 from reflexion.settings.registry import KEYS

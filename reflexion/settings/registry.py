@@ -16,12 +16,13 @@ from email.headerregistry import Address
 from email.utils import parseaddr
 from typing import Any, Callable
 
+from babel.numbers import format_decimal
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import get_locale, lazy_gettext as _l
 
 
 def format_number(value) -> str:
     """45.0 -> "45"; fractions as the locale writes them ("0,5" in German)."""
-    from babel.numbers import format_decimal
 
     value = float(value)
     return str(int(value)) if value.is_integer() else format_decimal(value, locale=str(get_locale() or "de"))
@@ -102,7 +103,6 @@ _EMAIL_MESSAGE = _l("Please enter a valid e-mail address.")
 
 
 def _check_email(address: str) -> str:
-    from email_validator import EmailNotValidError, validate_email
 
     if len(address) > 254 or "\n" in address:
         raise Invalid(_EMAIL_MESSAGE)

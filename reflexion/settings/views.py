@@ -8,7 +8,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
-from reflexion.extensions import db
 from reflexion.settings import store
 from reflexion.settings.operations import SettingsInvalid, all_values, change_settings, recent_changes, stored_keys
 from reflexion.settings.registry import GROUPS, KEYS

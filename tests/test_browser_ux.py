@@ -5,6 +5,7 @@ values line up; a client books and an operator runs a session with the keyboard 
 Screenshots go to ``shots_dir`` (REFLEXION_SHOTS, else /tmp/shots): ux-*.png.
 """
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -287,4 +288,38 @@ def test_an_operator_runs_a_session_to_its_end_with_the_keyboard_only(
     db.session.expire_all()
     assert booking.state == "completed"
     assert not [e for e in errors if "status of 400" not in e and "status of 409" not in e], errors
+    context.close()
+
+
+# -- the calendar subscription on the dashboard ------------------------------------------------
+
+FEED_TEXTS = {
+    "de": ("Adresse abschalten", "Die Kalenderadresse ist abgeschaltet", "Es ist keine Kalenderadresse aktiv."),
+    "sv": ("Stäng av adressen", "Kalenderadressen är avstängd", "Ingen kalenderadress är aktiv."),
+}
+
+
+@pytest.mark.parametrize("lang", ["de", "sv"])
+def test_the_operator_switches_the_calendar_address_off_and_on_again(
+        db, log_in_operator, live_server, browser, axe_violations, shots_dir, lang):
+    switch_off, switched_off, none_active = FEED_TEXTS[lang]
+    context, page, errors = _context(browser, lang, PHONE)
+    log_in_operator(page)
+    if lang == "sv":  # the operator pages follow the browser's language
+        assert page.locator("html").get_attribute("lang") == "sv"
+    card = page.locator("#calendar-feed")
+    card.locator("button[type=submit]").first.click()  # create the address
+    address = card.locator("[data-copy]").get_attribute("data-copy")
+    feed_on_loopback = live_server + urlsplit(address).path  # the address names PUBLIC_URL's host
+    assert page.request.get(feed_on_loopback).status == 200
+    card.screenshot(path=str(shots_dir / f"ux-feed-on-{lang}.png"))
+    card.get_by_role("button", name=switch_off).click()
+    assert switched_off in page.text_content("body") and none_active in card.text_content()
+    assert card.locator("[data-feed-url]").count() == 0 and card.get_by_role("button", name=switch_off).count() == 0
+    assert page.request.get(feed_on_loopback).status == 404
+    page.screenshot(path=str(shots_dir / f"ux-feed-off-{lang}.png"), full_page=True)
+    assert axe_violations(page) == []
+    card.locator("button[type=submit]").first.click()  # a new address, which works
+    assert card.locator("[data-copy]").get_attribute("data-copy") != address
+    assert not errors, errors
     context.close()

@@ -108,7 +108,7 @@ def test_every_form_needs_the_csrf_token(csrf_on, client, operator, make_booking
     booking = make_booking(clock.now() + timedelta(days=1))
     for url in [f"/operator/bookings/{booking.id}/mark-paid", f"/operator/sessions/{booking.id}/answered",
                 f"/operator/sessions/{booking.id}/abuse", "/operator/logout", "/operator/calendar-feed",
-                "/operator/availability/weekly"]:
+                "/operator/calendar-feed/off", "/operator/availability/weekly"]:
         assert client.post(url).status_code == 400, url
     assert booking.state == "awaiting_payment"
     dashboard = client.get("/operator/").get_data(as_text=True)

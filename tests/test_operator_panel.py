@@ -107,6 +107,26 @@ def test_calendar_feed_link_and_regeneration(client_in, db):
     assert feed.active_token() != first
 
 
+def test_the_calendar_feed_can_be_switched_off(client_in, db):
+    """The operator can switch the feed off from the dashboard: no address works until a new one."""
+    from reflexion.calendar import feed
+
+    client_in.post("/operator/calendar-feed")
+    token = feed.active_token()
+    assert client_in.get(f"/calendar/{token}.ics").status_code == 200
+    assert "Adresse abschalten" in _text(client_in.get("/operator/"))
+    response = client_in.post("/operator/calendar-feed/off")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/operator/#calendar-feed")
+    assert feed.active_token() is None
+    assert client_in.get(f"/calendar/{token}.ics").status_code == 404
+    html = _text(client_in.get("/operator/"))
+    assert "Die Kalenderadresse ist abgeschaltet" in html and "Es ist keine Kalenderadresse aktiv." in html
+    assert "data-feed-url" not in html and "Adresse abschalten" not in html
+    client_in.post("/operator/calendar-feed")  # a new address works again
+    assert feed.active_token() not in (None, token)
+    assert client_in.get(f"/calendar/{feed.active_token()}.ics").status_code == 200
+
+
 # -- session panel --------------------------------------------------------------------
 
 def test_session_page_shows_handle_payment_start_and_never_the_confirmation_data(client_in, frozen_now, make_booking):

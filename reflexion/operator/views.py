@@ -358,11 +358,21 @@ def messages():
 @bp.route("/calendar-feed", methods=["POST"])
 def regenerate_feed():
     """Issue a new private feed address; the old one stops working at once."""
-
     if not ActionForm().validate():
         abort(400)
     feed.regenerate_token()
     flash(_("A new calendar address has been created. Subscribe to it again; the old one no longer works."),
+          "success")
+    return redirect(url_for(".dashboard") + "#calendar-feed", code=303)
+
+
+@bp.route("/calendar-feed/off", methods=["POST"])
+def switch_off_feed():
+    """Switch the private feed off (a lost phone, a calendar no longer used): no address works."""
+    if not ActionForm().validate():
+        abort(400)
+    feed.revoke_tokens()
+    flash(_("The calendar address is switched off; calendars subscribed to it no longer get your sessions."),
           "success")
     return redirect(url_for(".dashboard") + "#calendar-feed", code=303)
 

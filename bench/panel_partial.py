@@ -202,6 +202,9 @@ def main():
             ceiling = statistics.median(rate / bare_rate for rate, bare_rate
                                         in zip(rates[name], rates["bare Flask endpoint"]))
             print(f"  {name} / bare = {ceiling:.2f} (median of rounds: the most any partial behind it can reach)")
+        behind_login = statistics.median(rate / login_rate for rate, login_rate
+                                         in zip(rates["panel partial"], rates["app, login only"]))
+        print(f"  partial / login only = {behind_login:.2f} (median of rounds: the partial's own work)")
         print(f"  partial / bare, per round: {', '.join(f'{r:.2f}' for r in ratios)}")
         print(f"  partial / bare = {statistics.median(ratios):.2f} (median of rounds; goal: at least 0.75, issue 10; PRODUCT.md §8: 0.5)")
         cpu_ratio = statistics.median(cpu_ms["bare Flask endpoint"]) / statistics.median(cpu_ms["panel partial"])

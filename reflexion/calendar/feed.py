@@ -52,14 +52,20 @@ def _any_generated() -> bool:
     return db.session.scalar(select(func.count(FeedToken.id))) > 0
 
 
+def _revoke_active():
+    """Mark every unrevoked token revoked now; return that instant."""
+    now = clock.now()
+    for row in db.session.scalars(select(FeedToken).where(FeedToken.revoked_at.is_(None))):
+        row.revoked_at = now
+    return now
+
+
 def regenerate_token() -> str:
     """Revoke every feed token and issue a new one; return it. The caller commits.
 
     Subscriptions with the old address stop working at once (404).
     """
-    now = clock.now()
-    for row in db.session.scalars(select(FeedToken).where(FeedToken.revoked_at.is_(None))):
-        row.revoked_at = now
+    now = _revoke_active()
     token = secrets.token_urlsafe(32)
     db.session.add(FeedToken(token=token, created_at=now))
     db.session.flush()
@@ -68,10 +74,8 @@ def regenerate_token() -> str:
 
 def revoke_tokens():
     """Switch the feed off until a new token is generated. The caller commits."""
-    now = clock.now()
-    for row in db.session.scalars(select(FeedToken).where(FeedToken.revoked_at.is_(None))):
-        row.revoked_at = now
-    if not _any_generated():
+    now = _revoke_active()
+    if not _any_generated():  # a revoked row stops the settings' token too (see active_token)
         db.session.add(FeedToken(token=secrets.token_urlsafe(32), created_at=now, revoked_at=now))
     db.session.flush()
 

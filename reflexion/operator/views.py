@@ -361,9 +361,8 @@ def regenerate_feed():
     if not ActionForm().validate():
         abort(400)
     feed.regenerate_token()
-    flash(_("A new calendar address has been created. Subscribe to it again; the old one no longer works."),
-          "success")
-    return redirect(url_for(".dashboard") + "#calendar-feed", code=303)
+    return _back_to_feed(_("A new calendar address has been created. Subscribe to it again; the old one no "
+                           "longer works."))
 
 
 @bp.route("/calendar-feed/off", methods=["POST"])
@@ -372,8 +371,12 @@ def switch_off_feed():
     if not ActionForm().validate():
         abort(400)
     feed.revoke_tokens()
-    flash(_("The calendar address is switched off; calendars subscribed to it no longer get your sessions."),
-          "success")
+    return _back_to_feed(_("The calendar address is switched off; calendars subscribed to it no longer get your "
+                           "sessions."))
+
+
+def _back_to_feed(message):
+    flash(message, "success")
     return redirect(url_for(".dashboard") + "#calendar-feed", code=303)
 
 

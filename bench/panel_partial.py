@@ -12,8 +12,10 @@ system time from /proc: steadier than rates on a shared machine) and the partial
 (PRODUCT.md §8 wants at least 0.5). For orientation it also measures ``/bench/empty``: a constant
 answer from inside our app as the logged-in operator (session cookie, rate limiter, security
 headers: the app's own cost before any view) and ``/bench/operator-empty``: the same behind the
-panel's login check (what the partial costs before reading the booking). Production settings
-(rate limiting on).
+panel's login check (what the partial costs before reading the booking); and, outside our app,
+``/bare-login/``: a Flask app with only Flask-Login (signed session cookie, basic session
+protection) answering the same constant, the least any Flask endpoint behind a login costs.
+Production settings (rate limiting on).
 
 Run: ``.venv/bin/python bench/panel_partial.py [--requests 1000] [--clients 4] [--rounds 8]``.
 """
@@ -70,6 +72,15 @@ def login(base, instance):
         assert redirect.code == 303, redirect.code
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     return cookie, opener
+
+
+def bare_login_cookie(base) -> str:
+    """Log in to the Flask-Login-only reference app; return its Cookie header."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
+    opener.open(f"{base}/bare-login/login", timeout=30).read()
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
 def session_path(base, opener, ref) -> str:
@@ -173,6 +184,8 @@ def main():
             "panel partial": (f"{partial}?seen=confirmed", partial_headers, b'id="session-live"'),
             "app, empty view": ("/bench/empty", partial_headers, b"ok"),
             "app, login only": ("/bench/operator-empty", partial_headers, b"ok"),
+            "Flask + Flask-Login": ("/bare-login/", {"Cookie": bare_login_cookie(base), "User-Agent": USER_AGENT},
+                                    b"ok"),
         }
         rates = {name: [] for name in endpoints}
         latencies = {name: [] for name in endpoints}
@@ -198,7 +211,7 @@ def main():
                   f"(rounds: {', '.join(f'{r:.0f}' for r in rates[name])}), "
                   f"p50 {percentile(latencies[name], 50) * 1000:.1f} ms, p99 {percentile(latencies[name], 99) * 1000:.1f} ms, "
                   f"server CPU {statistics.median(cpu_ms[name]):.2f} ms/request")
-        for name in ("app, empty view", "app, login only"):
+        for name in ("app, empty view", "app, login only", "Flask + Flask-Login"):
             ceiling = statistics.median(rate / bare_rate for rate, bare_rate
                                         in zip(rates[name], rates["bare Flask endpoint"]))
             print(f"  {name} / bare = {ceiling:.2f} (median of rounds: the most any partial behind it can reach)")

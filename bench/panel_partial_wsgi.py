@@ -7,8 +7,13 @@ work (reading the booking, the countdowns, the template):
   language routing, rate limiter, security headers, ...);
 * ``/bench/operator-empty``: the same behind the operator login check the panel's blueprint runs
   (``guard_operator_request``: login, session protection, expiry, revocation).
+
+And a reference outside our app, ``/bare-login/``: a Flask app with nothing but Flask-Login
+(Flask's signed-cookie session, basic session protection as ours, a user from memory) and the
+same constant answer: what any Flask endpoint that needs a login costs before doing anything.
 """
 from flask import Flask
+from flask_login import LoginManager, UserMixin, login_required, login_user
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from reflexion import create_app
@@ -22,6 +27,33 @@ def index():
     return "<p>ok</p>"
 
 
+bare_login = Flask("bare_login")
+bare_login.config.update(SESSION_COOKIE_NAME="bare_session")
+bare_login_manager = LoginManager(bare_login)
+bare_login_manager.session_protection = "basic"
+
+
+class BareUser(UserMixin):
+    id = "1"
+
+
+@bare_login_manager.user_loader
+def bare_user(user_id):
+    return BareUser() if user_id == BareUser.id else None
+
+
+@bare_login.route("/login")
+def bare_log_in():
+    login_user(BareUser())
+    return "<p>ok</p>"
+
+
+@bare_login.route("/")
+@login_required
+def bare_login_index():
+    return "<p>ok</p>"
+
+
 def operator_empty():
     return guard_operator_request() or "<p>ok</p>"
 
@@ -29,4 +61,6 @@ def operator_empty():
 reflexion_app = create_app()
 reflexion_app.add_url_rule("/bench/empty", "bench_empty", lambda: "<p>ok</p>")
 reflexion_app.add_url_rule("/bench/operator-empty", "bench_operator_empty", operator_empty)
-app = DispatcherMiddleware(reflexion_app, {"/bare": bare})
+# Its own key, the same in every worker (a cookie one worker signed opens in the other).
+bare_login.secret_key = f"{reflexion_app.secret_key}/bare-login"
+app = DispatcherMiddleware(reflexion_app, {"/bare": bare, "/bare-login": bare_login})

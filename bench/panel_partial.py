@@ -13,8 +13,9 @@ system time from /proc: steadier than rates on a shared machine) and the partial
 answer from inside our app as the logged-in operator (session cookie, rate limiter, security
 headers: the app's own cost before any view) and ``/bench/operator-empty``: the same behind the
 panel's login check (what the partial costs before reading the booking); and, outside our app,
-``/bare-login/``: a Flask app with only Flask-Login (signed session cookie, basic session
-protection) answering the same constant, the least any Flask endpoint behind a login costs.
+``/bare-login/`` (a Flask app with only Flask-Login: signed session cookie, basic session
+protection) and ``/bare-session/`` (a Flask app that only reads its signed session cookie),
+answering the same constant: what a login in Flask costs at the least.
 Production settings (rate limiting on).
 
 Run: ``.venv/bin/python bench/panel_partial.py [--requests 1000] [--clients 4] [--rounds 8]``.
@@ -74,12 +75,12 @@ def login(base, instance):
     return cookie, opener
 
 
-def bare_login_cookie(base) -> str:
-    """Log in to the Flask-Login-only reference app; return its Cookie header."""
+def reference_cookie(base, app) -> str:
+    """Log in to one of the reference apps (``/bare-login``, ``/bare-session``); return its Cookie header."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     opener.addheaders = [("User-Agent", USER_AGENT)]
-    opener.open(f"{base}/bare-login/login", timeout=30).read()
+    opener.open(f"{base}{app}/login", timeout=30).read()
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
@@ -184,8 +185,10 @@ def main():
             "panel partial": (f"{partial}?seen=confirmed", partial_headers, b'id="session-live"'),
             "app, empty view": ("/bench/empty", partial_headers, b"ok"),
             "app, login only": ("/bench/operator-empty", partial_headers, b"ok"),
-            "Flask + Flask-Login": ("/bare-login/", {"Cookie": bare_login_cookie(base), "User-Agent": USER_AGENT},
-                                    b"ok"),
+            "Flask + Flask-Login": ("/bare-login/", {"Cookie": reference_cookie(base, "/bare-login"),
+                                                     "User-Agent": USER_AGENT}, b"ok"),
+            "Flask + its session": ("/bare-session/", {"Cookie": reference_cookie(base, "/bare-session"),
+                                                      "User-Agent": USER_AGENT}, b"ok"),
         }
         rates = {name: [] for name in endpoints}
         latencies = {name: [] for name in endpoints}
@@ -211,7 +214,7 @@ def main():
                   f"(rounds: {', '.join(f'{r:.0f}' for r in rates[name])}), "
                   f"p50 {percentile(latencies[name], 50) * 1000:.1f} ms, p99 {percentile(latencies[name], 99) * 1000:.1f} ms, "
                   f"server CPU {statistics.median(cpu_ms[name]):.2f} ms/request")
-        for name in ("app, empty view", "app, login only", "Flask + Flask-Login"):
+        for name in ("app, empty view", "app, login only", "Flask + Flask-Login", "Flask + its session"):
             ceiling = statistics.median(rate / bare_rate for rate, bare_rate
                                         in zip(rates[name], rates["bare Flask endpoint"]))
             print(f"  {name} / bare = {ceiling:.2f} (median of rounds: the most any partial behind it can reach)")

@@ -8,11 +8,15 @@ work (reading the booking, the countdowns, the template):
 * ``/bench/operator-empty``: the same behind the operator login check the panel's blueprint runs
   (``guard_operator_request``: login, session protection, expiry, revocation).
 
-And a reference outside our app, ``/bare-login/``: a Flask app with nothing but Flask-Login
-(Flask's signed-cookie session, basic session protection as ours, a user from memory) and the
-same constant answer: what any Flask endpoint that needs a login costs before doing anything.
+And two references outside our app, each answering the same constant:
+
+* ``/bare-login/``: a Flask app with nothing but Flask-Login (Flask's signed-cookie session, basic
+  session protection as ours, a user from memory): what a Flask endpoint behind a login costs
+  before doing anything;
+* ``/bare-session/``: a Flask app that only reads its signed session cookie and checks one key
+  in it: the least any login kept in Flask's cookie session can cost.
 """
-from flask import Flask
+from flask import Flask, abort, session
 from flask_login import LoginManager, UserMixin, login_required, login_user
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -61,6 +65,24 @@ def operator_empty():
 reflexion_app = create_app()
 reflexion_app.add_url_rule("/bench/empty", "bench_empty", lambda: "<p>ok</p>")
 reflexion_app.add_url_rule("/bench/operator-empty", "bench_operator_empty", operator_empty)
-# Its own key, the same in every worker (a cookie one worker signed opens in the other).
+bare_session = Flask("bare_session")
+bare_session.config.update(SESSION_COOKIE_NAME="bare_cookie_session")
+
+
+@bare_session.route("/login")
+def bare_session_log_in():
+    session["user"] = BareUser.id
+    return "<p>ok</p>"
+
+
+@bare_session.route("/")
+def bare_session_index():
+    if session.get("user") != BareUser.id:
+        abort(401)
+    return "<p>ok</p>"
+
+
+# Their own keys, the same in every worker (a cookie one worker signed opens in the other).
 bare_login.secret_key = f"{reflexion_app.secret_key}/bare-login"
-app = DispatcherMiddleware(reflexion_app, {"/bare": bare, "/bare-login": bare_login})
+bare_session.secret_key = f"{reflexion_app.secret_key}/bare-session"
+app = DispatcherMiddleware(reflexion_app, {"/bare": bare, "/bare-login": bare_login, "/bare-session": bare_session})

@@ -58,13 +58,6 @@ def bare_login_index():
     return "<p>ok</p>"
 
 
-def operator_empty():
-    return guard_operator_request() or "<p>ok</p>"
-
-
-reflexion_app = create_app()
-reflexion_app.add_url_rule("/bench/empty", "bench_empty", lambda: "<p>ok</p>")
-reflexion_app.add_url_rule("/bench/operator-empty", "bench_operator_empty", operator_empty)
 bare_session = Flask("bare_session")
 bare_session.config.update(SESSION_COOKIE_NAME="bare_cookie_session")
 
@@ -82,6 +75,13 @@ def bare_session_index():
     return "<p>ok</p>"
 
 
+def operator_empty():
+    return guard_operator_request() or "<p>ok</p>"
+
+
+reflexion_app = create_app()
+reflexion_app.add_url_rule("/bench/empty", "bench_empty", lambda: "<p>ok</p>")
+reflexion_app.add_url_rule("/bench/operator-empty", "bench_operator_empty", operator_empty)
 # Their own keys, the same in every worker (a cookie one worker signed opens in the other).
 bare_login.secret_key = f"{reflexion_app.secret_key}/bare-login"
 bare_session.secret_key = f"{reflexion_app.secret_key}/bare-session"

@@ -58,12 +58,22 @@ def flask_cli(env, *args):
 USER_AGENT = "reflexion-bench/1.0"
 
 
+def browser(*handlers):
+    """A cookie jar and an opener that sends our User-Agent and keeps the jar's cookies."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), *handlers)
+    opener.addheaders = [("User-Agent", USER_AGENT)]
+    return jar, opener
+
+
+def cookie_header(jar) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
 def login(base, instance):
     """Log in as the seeded demo operator; return the Cookie header and the opener."""
     email, password = (instance / "demo-operator.txt").read_text().split()[:2]
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-    opener.addheaders = [("User-Agent", USER_AGENT)]
+    jar, opener = browser(NoRedirect)
     html = opener.open(f"{base}/operator/login", timeout=30).read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
     data = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": password}).encode()
@@ -71,17 +81,14 @@ def login(base, instance):
         opener.open(f"{base}/operator/login", data=data, timeout=30)
     except urllib.error.HTTPError as redirect:
         assert redirect.code == 303, redirect.code
-    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
-    return cookie, opener
+    return cookie_header(jar), opener
 
 
 def reference_cookie(base, app) -> str:
     """Log in to one of the reference apps (``/bare-login``, ``/bare-session``); return its Cookie header."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    opener.addheaders = [("User-Agent", USER_AGENT)]
+    jar, opener = browser()
     opener.open(f"{base}{app}/login", timeout=30).read()
-    return "; ".join(f"{c.name}={c.value}" for c in jar)
+    return cookie_header(jar)
 
 
 def session_path(base, opener, ref) -> str:
